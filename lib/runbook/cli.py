@@ -1,0 +1,238 @@
+"""The ``runbook`` command: the non-notebook operations, calling the same lib as the notebooks.
+
+Every subcommand validates its input before doing anything and prints ``RunbookError``s as one
+clear message (exit code 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from runbook.errors import ParamsError, RunbookError
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    return str(o)
+
+
+def _dump(obj: Any) -> str:
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(obj), indent=2, default=_json_default)
+
+
+def _positive_int(name: str):
+    def conv(v: str) -> int:
+        try:
+            i = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
+        if i < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be ≥ 1, got {i}")
+        return i
+    return conv
+
+
+def _ratio(v: str) -> float:
+    try:
+        f = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--range-ratio must be a number, got {v!r}") from None
+    if not 0.0 <= f <= 1.0:
+        raise argparse.ArgumentTypeError(f"--range-ratio must be within 0..1, got {f}")
+    return f
+
+
+def _seed(v: str) -> int:
+    try:
+        i = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be an integer, got {v!r}") from None
+    if i < 0:
+        raise argparse.ArgumentTypeError(f"--seed must be ≥ 0, got {i}")
+    return i
+
+
+def cmd_workload(a: argparse.Namespace) -> int:
+    from runbook.workload import Workload, fingerprint
+
+    fp = fingerprint(Workload(a.num_prompts, a.input_len, a.output_len, a.range_ratio, a.seed))
+    if a.format == "json":
+        print(_dump(fp))
+    else:
+        print(f"{fp['num_prompts']} prompts, random {fp['input_len']}/{fp['output_len']}, range "
+              f"ratio {fp['range_ratio']}, seed {fp['seed']}: input {fp['total_input_tokens']} "
+              f"tokens, output {fp['total_output_tokens']} tokens")
+    return 0
+
+
+def _print_findings(findings: list, fmt: str, what: str) -> None:
+    if fmt == "json":
+        print(_dump([f.as_dict() for f in findings]))
+        return
+    if not findings:
+        print(f"{what}: no findings (consistent)")
+        return
+    print(f"{what}: {len(findings)} finding(s)")
+    for f in findings:
+        print(f"  [{f.tier or '-'}] {f.metric}: {f.check}: printed {f.printed}, expected "
+              f"{f.expected} — {f.detail}")
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    from runbook.checks import check_result, workload_of
+    from runbook.results import read_results
+    from runbook.workload import Workload
+
+    df = read_results(a.files)
+    findings = []
+    for _, row in df.iterrows():
+        r = row.dropna().to_dict()
+        w = None
+        if a.num_prompts:
+            w = Workload(a.num_prompts, int(r.get("random_input_len") or 0),
+                         int(r.get("random_output_len") or 0),
+                         float(r.get("random_range_ratio") or 0.0), a.seed)
+        else:
+            w = workload_of(r)
+        label = a.tier or f"{row['source']}#{row['run_index']}"
+        findings += check_result(r, label, w, a.rel)
+    _print_findings(findings, a.format, ", ".join(a.files))
+    return 1 if a.strict and findings else 0
+
+
+def cmd_check_reference(a: argparse.Namespace) -> int:
+    from runbook.checks import check_result, workload_of
+    from runbook.reference import load_reference
+
+    df = load_reference(a.reference)
+    findings = []
+    for tier, row in df.iterrows():
+        r = row.to_dict()
+        findings += check_result(r, str(tier), workload_of(r), a.rel)
+    _print_findings(findings, a.format, "published reference")
+    return 1 if a.strict and findings else 0
+
+
+def cmd_compare(a: argparse.Namespace) -> int:
+    from runbook.compare import compare
+    from runbook.params import Tolerances, load_profile
+    from runbook.reference import load_reference
+    from runbook.results import read_results
+
+    ref = load_reference(a.reference)
+    if a.tier not in ref.index:
+        raise ParamsError(f"tier {a.tier!r} is not in the reference", field="--tier",
+                          allowed=", ".join(ref.index))
+    meta: dict[str, Any] = {}
+    tol = Tolerances()
+    if a.profile:
+        prof = load_profile(a.profile)
+        tol = prof.report.tolerances
+        meta.update(hardware=prof.target.hardware, model=prof.target.model, tp=prof.server.tp)
+        if a.tier in prof.benchmark.tiers:
+            t = prof.tier(a.tier)
+            meta.update(num_prompts=t.num_prompts, seed=t.seed)
+    for kv in a.meta or []:
+        from runbook.params import parse_override
+
+        k, v = parse_override(kv)
+        meta[k] = v
+    df = read_results(a.result)
+    out = []
+    for _, row in df.iterrows():
+        run = {**meta, **row.dropna().to_dict()}
+        out.append(compare(run, ref.loc[a.tier].to_dict(), a.tier, tol))
+    if a.format == "json":
+        print(_dump([c.as_dict() for c in out] if len(out) > 1 else out[0].as_dict()))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            for c in out:
+                print(f"tier {c.tier}: {c.label}")
+                print(c.table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    return 0
+
+
+def cmd_engine(a: argparse.Namespace) -> int:
+    from runbook import engine_cli
+
+    return engine_cli.run(a)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="runbook", description="SGLang Kimi K2 runbook operations")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    w = sub.add_parser("workload", help="token totals of bench_serving's seeded random workload")
+    w.add_argument("--num-prompts", type=_positive_int("--num-prompts"), required=True)
+    w.add_argument("--input-len", type=_positive_int("--input-len"), required=True)
+    w.add_argument("--output-len", type=_positive_int("--output-len"), required=True)
+    w.add_argument("--range-ratio", type=_ratio, default=0.0)
+    w.add_argument("--seed", type=_seed, default=1)
+    w.add_argument("--format", choices=("text", "json"), default="text")
+    w.set_defaults(fn=cmd_workload)
+
+    for name, fn, helptext in (("check", cmd_check, "consistency checks of result files"),
+                               ("check-reference", cmd_check_reference,
+                                "consistency checks of the published reference")):
+        c = sub.add_parser(name, help=helptext)
+        if name == "check":
+            c.add_argument("files", nargs="+", help="bench_serving JSONL or printed output")
+            c.add_argument("--tier", default="", help="label for the findings")
+            c.add_argument("--num-prompts", type=_positive_int("--num-prompts"),
+                           help="enables the workload fingerprint check")
+            c.add_argument("--seed", type=_seed, default=1)
+        c.add_argument("--reference", default=None, help="reference file (params/reference/)")
+        c.add_argument("--rel", type=_ratio, default=0.01, help="relative tolerance")
+        c.add_argument("--format", choices=("text", "json"), default="text")
+        c.add_argument("--strict", action="store_true", help="exit 1 when there are findings")
+        c.set_defaults(fn=fn)
+
+    c = sub.add_parser("compare", help="compare a result with the reference for a tier")
+    c.add_argument("result", help="bench_serving JSONL or printed output")
+    c.add_argument("--tier", required=True)
+    c.add_argument("--reference", default=None)
+    c.add_argument("--profile", default=None, help="profile the run used (hardware, model, TP)")
+    c.add_argument("--meta", action="append", help="KEY=VALUE facts about the run")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.set_defaults(fn=cmd_compare)
+
+    e = sub.add_parser("engine", help="the local engine: build | up | down | status")
+    e.add_argument("action", choices=("build", "up", "down", "status"))
+    e.add_argument("-f", "--profile", default="local")
+    e.add_argument("-p", "--param", action="append", default=[], help="KEY=VALUE override")
+    e.add_argument("--force", action="store_true", help="build: ignore the cache")
+    e.set_defaults(fn=cmd_engine)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except RunbookError as e:
+        print(f"runbook {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"runbook {args.cmd}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

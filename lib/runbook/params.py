@@ -1,0 +1,362 @@
+"""Run parameters: one pydantic schema for a profile, YAML loading and validated overrides.
+
+A profile (``params/*.yaml``) describes one deployment of the recipe: the target (hardware,
+model), the container, the server launch, the benchmark tiers and the report's tolerances.
+Every override — ``runbook … -p key=value`` or a papermill ``-p`` — is applied to the raw
+mapping and validated by the same schema, so a bad value fails before anything is started,
+with a message that names the file, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from runbook.errors import ParamsError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PARAMS_DIR = Path(os.environ.get("RUNBOOK_PARAMS_DIR", PROJECT_ROOT / "params"))
+
+
+class Strict(BaseModel):
+    """Base for every params model: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Target(Strict):
+    hardware: str = Field(description="What the run is on, e.g. 'AMD MI300X x8'")
+    model: str = Field(description="Model name clients send (the served model name)")
+    tokenizer: str | None = Field(None, description="Tokenizer id or path for client-side use")
+    revision: str | None = Field(None, description="Pinned model revision (commit) to stage")
+    model_size_gb: float = Field(gt=0, description="Size of the weights on disk, for checks")
+    weights_dir: str = Field(description="Host folder holding (or receiving) the weights")
+    endpoint: str | None = Field(
+        None, description="Base URL of the server; default http://127.0.0.1:<server.port>"
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must start with http:// or https:// followed by a host")
+        return v.rstrip("/") if v else v
+
+
+class Container(Strict):
+    launcher: Literal["docker", "process"] = "docker"
+    image: str = Field(min_length=1)
+    build: Literal["local"] | None = Field(
+        None, description="'local': the image is built by `runbook engine build`, never pulled"
+    )
+    name: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+    privileged: bool = False
+    ipc: str | None = None
+    network: str | None = None
+    cap_add: list[str] = []
+    devices: list[str] = []
+    group_add: list[str] = []
+    security_opt: list[str] = []
+    volumes: list[str] = []
+    env: dict[str, str] = {}
+    command: str = "/bin/bash"
+    pre_install: str | None = None
+
+    @field_validator("volumes")
+    @classmethod
+    def _volume_spec(cls, v: list[str]) -> list[str]:
+        for spec in v:
+            parts = spec.split(":")
+            if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/"):
+                raise ValueError(
+                    f"volume {spec!r} must be HOST:CONTAINER[:ro|rw] with an absolute container path"
+                )
+            if len(parts) == 3 and parts[2] not in ("ro", "rw"):
+                raise ValueError(f"volume {spec!r}: mode must be ro or rw")
+        return v
+
+
+class Readiness(Strict):
+    endpoints: list[str] = Field(
+        default_factory=lambda: ["/health_generate", "/health"], min_length=1
+    )
+    timeout_s: float = Field(gt=0, description="Give up waiting for readiness after this")
+    interval_s: float = Field(2.0, gt=0, le=60)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _no_models_probe(cls, v: list[str]) -> list[str]:
+        for ep in v:
+            if not ep.startswith("/"):
+                raise ValueError(f"endpoint {ep!r} must start with '/'")
+            if ep.rstrip("/") == "/v1/models":
+                raise ValueError(
+                    "/v1/models answers before the model can generate; use /health_generate "
+                    "or /health"
+                )
+        return v
+
+
+class Server(Strict):
+    engine: Literal["sglang", "vllm"] = "sglang"
+    python: str = "python3"
+    module: str = "sglang.launch_server"
+    env: dict[str, str] = {}
+    model_path: str
+    tokenizer_path: str | None = None
+    tp: int = Field(1, ge=1, le=64)
+    tool_call_parser: str | None = None
+    trust_remote_code: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(30000, ge=1, le=65535)
+    extra_args: list[str] = []
+    readiness: Readiness
+
+
+class Tier(Strict):
+    concurrency: int = Field(ge=1, description="--max-concurrency: streams in flight")
+    num_prompts: int = Field(ge=1)
+    input_len: int = Field(ge=1, description="--random-input-len")
+    output_len: int = Field(ge=1, description="--random-output-len")
+    range_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    request_rate: float = Field(math.inf, gt=0, description="req/s; inf = all at t=0")
+    seed: int = Field(1, ge=0)
+    warmup_requests: int = Field(1, ge=0)
+    flush_cache: bool = True
+
+    @field_validator("request_rate", mode="before")
+    @classmethod
+    def _inf(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in ("inf", "infinity"):
+            return math.inf
+        return v
+
+
+class Benchmark(Strict):
+    runner: Literal["auto", "bench_serving", "builtin"] = "auto"
+    backend: str = "sglang"
+    dataset_name: Literal["random"] = "random"
+    dataset_path: str | None = Field(
+        None, description="ShareGPT JSON bench_serving samples prompts from (offline clusters)"
+    )
+    min_dataset_conversations: int = Field(0, ge=0)
+    tiers: dict[str, Tier] = Field(min_length=1)
+    extra_args: list[str] = []
+
+    @field_validator("tiers")
+    @classmethod
+    def _tier_names(cls, v: dict[str, Tier]) -> dict[str, Tier]:
+        for name in v:
+            if not re.match(r"^[a-z][a-z0-9_-]*$", name):
+                raise ValueError(f"tier name {name!r} must be lowercase letters, digits, - or _")
+        return v
+
+
+class Tolerances(Strict):
+    default_rel: float = Field(0.05, ge=0, le=10)
+    per_metric: dict[str, float] = {}
+    consistency_rel: float = Field(0.01, ge=0, le=1)
+
+
+class Report(Strict):
+    reference: str | None = Field(None, description="Reference file under params/reference/")
+    tolerances: Tolerances = Tolerances()
+
+
+class Profile(Strict):
+    profile: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+    description: str = ""
+    target: Target
+    container: Container
+    server: Server
+    benchmark: Benchmark
+    report: Report = Report()
+
+    @model_validator(mode="after")
+    def _local_image_not_a_registry_path(self) -> Profile:
+        # A local build has no registry to pull from: make sure nobody points it at one.
+        if self.container.build == "local" and "/" in self.container.image.split(":")[0]:
+            raise ValueError(
+                "container.image: a locally built image must not look like a registry path"
+            )
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return self.target.endpoint or f"http://127.0.0.1:{self.server.port}"
+
+    def tier(self, name: str) -> Tier:
+        try:
+            return self.benchmark.tiers[name]
+        except KeyError:
+            raise ParamsError(
+                f"tier {name!r} does not exist",
+                file=self.profile,
+                field="benchmark.tiers",
+                allowed=", ".join(self.benchmark.tiers),
+            ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def available_profiles(params_dir: Path = PARAMS_DIR) -> list[str]:
+    return sorted(p.stem for p in params_dir.glob("*.yaml"))
+
+
+def resolve_profile_path(profile: str | os.PathLike[str], params_dir: Path = PARAMS_DIR) -> Path:
+    """A profile name ('local') or a path ('params/local.yaml') → an existing file."""
+    p = Path(profile)
+    candidates = [p] if p.suffix in (".yaml", ".yml") or p.parent != Path(".") else []
+    candidates += [params_dir / f"{p.name}.yaml", params_dir / p.name]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise ParamsError(
+        "profile file not found",
+        file=str(profile),
+        allowed=", ".join(available_profiles(params_dir)) or f"no *.yaml in {params_dir}",
+        hint=f"pass a profile name or a path to a YAML file under {params_dir}",
+    )
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ParamsError(f"cannot read: {e.strerror}", file=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ParamsError(
+            f"malformed YAML: {where}{problem}", file=str(path), hint="fix the YAML syntax there"
+        ) from None
+    if not isinstance(data, dict):
+        raise ParamsError(
+            f"top level must be a mapping, got {type(data).__name__}", file=str(path)
+        )
+    return data
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """'server.port=30001' → ('server.port', 30001); values are parsed as YAML scalars."""
+    if "=" not in item:
+        raise ParamsError(
+            f"override {item!r} must be KEY=VALUE", field=item, hint="e.g. -p server.port=30001"
+        )
+    key, _, raw = item.partition("=")
+    key = key.strip()
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$", key):
+        raise ParamsError(f"override key {key!r} is not a dotted field path", field=key)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any], file: str) -> dict[str, Any]:
+    out = _deepcopy(data)
+    for key, value in overrides.items():
+        node: Any = out
+        parts = key.split(".")
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part) if isinstance(node, dict) else None
+            if nxt is None:
+                nxt = {}
+                node[part] = nxt
+            if not isinstance(nxt, dict):
+                raise ParamsError(
+                    f"cannot set {key!r}: {'.'.join(parts[: i + 1])} is not a mapping",
+                    file=file,
+                    field=key,
+                )
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+def _deepcopy(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _deepcopy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_deepcopy(v) for v in obj]
+    return obj
+
+
+def format_validation_error(err: ValidationError, file: str, model: type[BaseModel]) -> ParamsError:
+    lines = []
+    first_field = None
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        first_field = first_field or loc
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, e["loc"][:-1])
+            msg = f"unknown key (allowed: {', '.join(allowed)})" if allowed else "unknown key"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        got = "" if e["type"] in ("missing",) else f" (got {e.get('input')!r})"
+        if e["type"] == "extra_forbidden":
+            got = ""
+        lines.append(f"{loc}: {msg}{got}")
+    text = "invalid parameters:\n  " + "\n  ".join(lines)
+    return ParamsError(text, file=file, field=first_field,
+                       hint="correct the field(s) above in the profile or the -p override")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    cur: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(cur, "model_fields", None)
+        if fields and part in fields:
+            cur = _inner_model(fields[part].annotation)
+        elif cur is Tier or getattr(cur, "__name__", "") == "dict":
+            continue
+        else:
+            cur = _inner_model(cur) if not fields else None
+        if cur is None:
+            return []
+    fields = getattr(cur, "model_fields", None)
+    return sorted(fields) if fields else []
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        inner = _inner_model(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def load_profile(
+    profile: str | os.PathLike[str] = "local",
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    params_dir: Path = PARAMS_DIR,
+) -> Profile:
+    """Load and validate a profile; overrides are a mapping or 'key=value' strings."""
+    path = resolve_profile_path(profile, params_dir)
+    data = read_yaml(path)
+    if overrides:
+        if not isinstance(overrides, Mapping):
+            overrides = dict(parse_override(o) for o in overrides)
+        data = apply_overrides(data, overrides, str(path))
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as e:
+        raise format_validation_error(e, str(path), Profile) from None

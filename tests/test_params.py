@@ -1,0 +1,129 @@
+"""The params schema: both profiles load, and every kind of bad input fails before side effects."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from runbook.errors import ParamsError
+from runbook.params import load_profile, parse_override
+
+
+def test_mi300x_profile_is_the_recipe():
+    p = load_profile("mi300x-kimi-k2")
+    c, s = p.container, p.server
+    assert c.image == "lmsysorg/sglang:v0.5.7-rocm700-mi30x" and c.name == "Kimi"
+    assert c.privileged and c.ipc == "host" and c.network == "host"
+    assert c.devices == ["/dev/kfd", "/dev/dri", "/dev/mem"] and c.group_add == ["video"]
+    assert set(c.cap_add) == {"CAP_SYS_ADMIN", "SYS_PTRACE"}
+    assert c.security_opt == ["seccomp=unconfined"] and c.volumes == ["/:/work"]
+    assert c.env == {"SHELL": "/bin/bash"} and c.pre_install == "pip install sentencepiece tiktoken"
+    assert s.env == {"SGLANG_ROCM_FUSED_DECODE_MLA": "0"} and s.module == "sglang.launch_server"
+    assert s.tp == 8 and s.tool_call_parser == "kimi_k2" and s.trust_remote_code
+    assert s.model_path == "moonshotai/Kimi-K2-Instruct" and s.port == 30000
+    tiers = {k: (t.concurrency, t.num_prompts, t.input_len, t.output_len, t.range_ratio,
+                 t.request_rate, t.seed) for k, t in p.benchmark.tiers.items()}
+    assert tiers == {"low": (1, 10, 1000, 1000, 0.0, math.inf, 1),
+                     "medium": (16, 80, 1000, 1000, 0.0, math.inf, 1),
+                     "high": (100, 500, 1000, 1000, 0.0, math.inf, 1)}
+
+
+def test_profiles_by_name_and_path(root):
+    assert load_profile("mi300x-kimi-k2").profile == "mi300x-kimi-k2"
+    assert load_profile(root / "params" / "mi300x-kimi-k2.yaml").profile == "mi300x-kimi-k2"
+
+
+def test_overrides_are_validated_and_applied():
+    p = load_profile("mi300x-kimi-k2", ["server.port=30001", "benchmark.tiers.low.concurrency=2"])
+    assert p.server.port == 30001 and p.tier("low").concurrency == 2
+    p = load_profile("mi300x-kimi-k2", {"benchmark.tiers.high.request_rate": "inf"})
+    assert p.tier("high").request_rate == math.inf
+
+
+def _write(tmp_path, text, name="p.yaml"):
+    f = tmp_path / name
+    f.write_text(text)
+    return f
+
+
+# Each bad input: (overrides, the field the message must name, a phrase it must contain)
+BAD = [
+    (["server.prot=1"], "server.prot", "unknown key"),                              # unknown key
+    (["server.port=70000"], "server.port", "less than or equal to 65535"),        # port range
+    (["server.port=0"], "server.port", "greater than or equal to 1"),
+    (["server.port=abc"], "server.port", "valid integer"),                        # wrong type
+    (["benchmark.tiers.low.concurrency=0"], "benchmark.tiers.low.concurrency", "greater than"),
+    (["benchmark.tiers.low.input_len=-5"], "benchmark.tiers.low.input_len", "greater than"),
+    (["benchmark.tiers.low.range_ratio=1.5"], "benchmark.tiers.low.range_ratio", "less than"),
+    (["benchmark.tiers.low.request_rate=0"], "benchmark.tiers.low.request_rate", "greater than"),
+    (["benchmark.runner=fastest"], "benchmark.runner", "'auto', 'bench_serving' or 'builtin'"),
+    (["container.launcher=k8s"], "container.launcher", "'docker' or 'process'"),
+    (["container.volumes=[/a]"], "container.volumes", "HOST:CONTAINER"),
+    (["server.readiness.endpoints=[/v1/models]"], "server.readiness.endpoints", "answers before"),
+    (["server.readiness.timeout_s=-1"], "server.readiness.timeout_s", "greater than 0"),
+    (["target.endpoint=localhost:30000"], "target.endpoint", "http://"),
+    (["server.tp=0"], "server.tp", "greater than or equal to 1"),
+    (["container.name=has space"], "container.name", "pattern"),
+    (["benchmark.tiers.huge.concurrency=5"], "benchmark.tiers.huge.num_prompts", "missing"),
+]
+
+
+@pytest.mark.parametrize("overrides,field,phrase", BAD, ids=[b[1] + ":" + b[0][0] for b in BAD])
+def test_bad_values_name_file_field_and_allowed(overrides, field, phrase):
+    with pytest.raises(ParamsError) as e:
+        load_profile("mi300x-kimi-k2", overrides)
+    msg = str(e.value)
+    assert "mi300x-kimi-k2.yaml" in msg and field in msg and phrase in msg, msg
+
+
+def test_unknown_key_lists_allowed_keys():
+    with pytest.raises(ParamsError) as e:
+        load_profile("mi300x-kimi-k2", ["server.prot=1"])
+    assert "allowed: " in str(e.value) and "port" in str(e.value)
+
+
+def test_tier_that_does_not_exist():
+    p = load_profile("mi300x-kimi-k2")
+    with pytest.raises(ParamsError) as e:
+        p.tier("extreme")
+    assert "extreme" in str(e.value) and "low, medium, high" in str(e.value)
+
+
+def test_missing_profile_file_lists_profiles(tmp_path):
+    with pytest.raises(ParamsError) as e:
+        load_profile("nope")
+    assert "nope" in str(e.value) and "mi300x-kimi-k2" in str(e.value)
+
+
+def test_malformed_yaml_names_line(tmp_path, root):
+    text = (root / "params" / "mi300x-kimi-k2.yaml").read_text().replace("tp: 8", "tp: [8")
+    f = _write(tmp_path, text)
+    with pytest.raises(ParamsError) as e:
+        load_profile(f)
+    assert str(f) in str(e.value) and "malformed YAML: line" in str(e.value)
+
+
+def test_top_level_not_a_mapping(tmp_path):
+    with pytest.raises(ParamsError, match="top level must be a mapping"):
+        load_profile(_write(tmp_path, "- a\n- b\n"))
+
+
+def test_missing_section(tmp_path, root):
+    text = (root / "params" / "mi300x-kimi-k2.yaml").read_text()
+    f = _write(tmp_path, text.replace("profile: mi300x-kimi-k2", "profile: x").split("container:")[0])
+    with pytest.raises(ParamsError) as e:
+        load_profile(f)
+    assert "container: required field is missing" in str(e.value)
+
+
+@pytest.mark.parametrize("item", ["noequals", "bad key=1", "=3"])
+def test_malformed_override(item):
+    with pytest.raises(ParamsError):
+        load_profile("mi300x-kimi-k2", [item])
+
+
+def test_override_values_parse_as_yaml_scalars():
+    assert parse_override("a.b=100") == ("a.b", 100)
+    assert parse_override("a=true") == ("a", True)
+    assert parse_override("a=[x, y]") == ("a", ["x", "y"])
