@@ -28,7 +28,7 @@ BASE_REPO = "runbook-base"
 ENGINE_IMAGE = "runbook-engine:local"
 LABEL = "org.runbook.inputs"
 SUITE = "bookworm"
-BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libnuma1", "procps")
 TORCH_WHEEL_GLOB = "torch-2.13.0+cpu-cp311-*.whl"
 
 Log = Callable[[str], None]

@@ -1,0 +1,107 @@
+"""Deployment as steps: container → weights → pre-install → server → readiness → facts.
+
+Each function is one notebook cell's worth of work and records what it did in the run folder's
+``state.json``, so the next step (in another notebook, another process) picks up from there.
+``up`` chains them for the CLI; ``teardown`` undoes only what the run created.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from runbook.errors import EngineError
+from runbook.launchers import Launcher, get_launcher, weights_dir
+from runbook.params import Profile
+from runbook.runfolder import RunFolder
+from runbook.server import launch_command, server_facts, wait_ready
+
+
+def port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def start_container(p: Profile, run: RunFolder, out=print) -> tuple[Launcher, dict[str, Any]]:
+    launcher = get_launcher(p, run, out)
+    facts = launcher.prepare()
+    return launcher, facts
+
+
+def stage_weights(p: Profile, run: RunFolder) -> dict[str, Any]:
+    from runbook import weights
+
+    dest = weights_dir(p)
+    disk = weights.check_disk(dest, p.target.model_size_gb)
+    if not disk["ok"]:
+        raise EngineError(f"not enough disk for the weights at {dest}: {disk['free_gb']:.1f} GB "
+                          f"free, {p.target.model_size_gb:.1f} GB needed",
+                          hint="free space or point target.weights_dir at a larger disk")
+    if p.container.build == "local":
+        res = weights.stage_from_image(p)
+    elif (dest / "config.json").is_file():
+        res = weights.stage_local(dest)
+    else:
+        res = weights.snapshot(p.target.model, p.target.revision, dest)
+    res["disk"] = disk
+    run.update_state(weights=res)
+    return res
+
+
+def start_server(p: Profile, launcher: Launcher) -> dict[str, Any]:
+    if p.server.host in ("127.0.0.1", "0.0.0.0", "localhost") and not port_free(
+            "127.0.0.1" if p.server.host != "0.0.0.0" else "0.0.0.0", p.server.port):
+        raise EngineError(f"port {p.server.port} is already in use on this host",
+                          hint=f"stop what listens there (ss -ltnp 'sport = :{p.server.port}') or "
+                          "set server.port")
+    cmd = launch_command(p)
+    launcher.start_server(cmd)
+    return {"command": cmd.display()}
+
+
+def wait_until_ready(p: Profile, launcher: Launcher, api_key: str | None = None,
+                     progress_every_s: float = 10.0) -> dict[str, Any]:
+    rep = wait_ready(p.endpoint, p.server.readiness, launcher.server_exit_code, launcher.server_log,
+                     api_key=api_key, progress_every_s=progress_every_s)
+    facts = server_facts(p.endpoint, api_key)
+    ready = {"seconds": round(rep.seconds, 2), "probe": rep.probe, "endpoint": p.endpoint,
+             "history": rep.history}
+    launcher.run.update_state(ready=ready, facts=facts, endpoint=p.endpoint, model=p.target.model)
+    return {**ready, "facts": facts}
+
+
+def up(p: Profile, run: RunFolder, out=print) -> dict[str, Any]:
+    """The whole deployment, for the CLI (the notebooks call the steps one by one)."""
+    t0 = time.monotonic()
+    run.update_state(profile=p.profile, params=p.model_dump(mode="json"))
+    launcher, cfacts = start_container(p, run, out)
+    try:
+        if p.container.build == "local" or p.container.launcher == "docker":
+            stage_weights(p, run)
+        launcher.pre_install()
+        start_server(p, launcher)
+        ready = wait_until_ready(p, launcher)
+    except BaseException:
+        out("deployment failed: tearing down what this run started")
+        for line in teardown(p, run):
+            out("  " + line)
+        raise
+    ready["total_seconds"] = round(time.monotonic() - t0, 2)
+    return {"container": cfacts, **ready}
+
+
+def teardown(p: Profile, run: RunFolder) -> list[str]:
+    try:
+        launcher = get_launcher(p, run)
+    except EngineError as e:
+        return [f"teardown skipped: {e.message}"]
+    done = launcher.teardown()
+    run.update_state(teardown=done)
+    return done

@@ -1,0 +1,62 @@
+"""``runbook engine build | up | down | status``: the server without the notebooks.
+
+``up`` creates a run folder (like any run) and remembers it in ``outputs/engine.json`` so that
+``down`` and ``status`` find what ``up`` started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import httpx
+
+from runbook.runfolder import OUTPUTS, RunFolder, write_json
+
+POINTER = OUTPUTS / "engine.json"
+
+
+def run(a: argparse.Namespace) -> int:
+    from runbook.params import load_profile
+
+    if a.action == "build":
+        from runbook.engine.build import build
+
+        p = load_profile(a.profile, a.param)
+        rep = build(tag=p.container.image if p.container.build == "local" else "runbook-engine:local",
+                    force=a.force)
+        print(rep.as_text())
+        return 0
+    if a.action == "up":
+        from runbook import deploy
+
+        p = load_profile(a.profile, a.param)
+        rf = RunFolder.create(p.profile)
+        print(f"run folder: {rf.path}")
+        res = deploy.up(p, rf)
+        write_json(POINTER, {"run": str(rf.path), "profile": a.profile, "params": a.param})
+        print(f"ready: {p.endpoint} in {res['seconds']:.1f} s ({res['probe']}); "
+              f"model {p.target.model}; log {rf.logs / 'server.log'}")
+        return 0
+    if not POINTER.exists():
+        print("no engine started by `runbook engine up` is recorded")
+        return 0 if a.action == "status" else 1
+    ptr = json.loads(POINTER.read_text())
+    rf = RunFolder(ptr["run"])
+    p = load_profile(ptr["profile"], ptr.get("params") or [])
+    if a.action == "down":
+        from runbook import deploy
+
+        for line in deploy.teardown(p, rf):
+            print(line)
+        POINTER.unlink(missing_ok=True)
+        return 0
+    # status
+    state = rf.read_state()
+    try:
+        code = httpx.get(p.endpoint + "/health", timeout=5).status_code
+    except httpx.TransportError as e:
+        code = type(e).__name__
+    print(json.dumps({"run": str(rf.path), "endpoint": p.endpoint, "health": code,
+                      "container": state.get("container"), "ready": state.get("ready")}, indent=2))
+    return 0

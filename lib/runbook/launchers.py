@@ -1,0 +1,513 @@
+"""Launchers: where the server runs. A registry of two variants behind one interface.
+
+* ``docker`` — the recipe's way: ``docker run -d`` with the profile's flags (through the Docker
+  SDK), the pre-install step and the server started inside with ``docker exec``.
+* ``process`` — the fallback where no Docker daemon can run: the same engine from a
+  project-managed venv on the host.
+
+Both start the server through the same small shell wrapper, which writes the server's pid and,
+when it ends, its exit code into the run folder's ``logs/`` — so any later process (another
+notebook, the CLI) can tell whether the server is alive without holding a handle to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from runbook.errors import EngineError
+from runbook.params import PROJECT_ROOT, Profile
+from runbook.progress import Progress
+from runbook.runfolder import RunFolder
+from runbook.server import LaunchCommand, log_tail
+
+Out = Callable[[str], None]
+LABEL_RUN = "org.runbook.run"
+LABEL_CONFIG = "org.runbook.config"
+
+
+@dataclass
+class ExecResult:
+    code: int
+    output: str
+
+
+def weights_dir(p: Profile) -> Path:
+    d = Path(os.path.expandvars(p.target.weights_dir))
+    return d if d.is_absolute() else PROJECT_ROOT / d
+
+
+def expand(value: str, p: Profile, run: RunFolder) -> str:
+    """``${WEIGHTS_DIR}``, ``${RUN_DIR}`` and ``${PROJECT_ROOT}`` in profile values."""
+    return (value.replace("${WEIGHTS_DIR}", str(weights_dir(p)))
+            .replace("${RUN_DIR}", str(run.path))
+            .replace("${PROJECT_ROOT}", str(PROJECT_ROOT)))
+
+
+def wrapper_script(cmd: LaunchCommand, log: str, pid: str, exitf: str, workdir: str = "/tmp") -> str:
+    """Start ``cmd`` in the background with its output in ``log``; record pid and exit code."""
+    argv = " ".join(shlex.quote(a) for a in cmd.argv)
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd.env.items())
+    return (f"cd {shlex.quote(workdir)} && rm -f {shlex.quote(exitf)} && "
+            f"( exec env {env} {argv} ) > {shlex.quote(log)} 2>&1 & "
+            f"p=$!; echo $p > {shlex.quote(pid)}; wait $p; echo $? > {shlex.quote(exitf)}")
+
+
+class Launcher:
+    """What every launcher does; state lives in the run folder so any process can resume it."""
+
+    name = "base"
+
+    def __init__(self, profile: Profile, run: RunFolder, out: Out = print) -> None:
+        self.p = profile
+        self.run = run
+        self.out = out
+
+    # Files the wrapper writes, as seen on the host.
+    @property
+    def server_log(self) -> Path:
+        return self.run.logs / "server.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run.logs / "server.pid"
+
+    @property
+    def exit_file(self) -> Path:
+        return self.run.logs / "server.exit"
+
+    def prepare(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def pre_install(self) -> ExecResult | None:
+        raise NotImplementedError
+
+    def start_server(self, cmd: LaunchCommand) -> None:
+        raise NotImplementedError
+
+    def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
+             echo: bool = True) -> ExecResult:
+        raise NotImplementedError
+
+    def alive(self) -> bool:
+        raise NotImplementedError
+
+    def stop_server(self, grace_s: float = 20.0) -> None:
+        raise NotImplementedError
+
+    def teardown(self) -> list[str]:
+        raise NotImplementedError
+
+    def server_exit_code(self) -> int | None:
+        """None while the server runs; its exit code (or -1 when its host is gone) once it ended."""
+        if self.exit_file.exists():
+            text = self.exit_file.read_text().strip()
+            return int(text) if text.lstrip("-").isdigit() else -1
+        if self.pid_file.exists() and not self.alive():
+            return -1
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _docker():
+    import docker
+
+    try:
+        c = docker.from_env(timeout=120)
+        c.ping()
+        return c
+    except Exception as e:  # the SDK raises several unrelated types here
+        raise EngineError(f"no Docker daemon reachable: {e}",
+                          hint="run `make setup` (starts dockerd as root) or use "
+                          "container.launcher=process") from None
+
+
+class DockerLauncher(Launcher):
+    name = "docker"
+
+    def __init__(self, profile: Profile, run: RunFolder, out: Out = print) -> None:
+        super().__init__(profile, run, out)
+        self.client = _docker()
+
+    # -- container configuration ------------------------------------------------------------
+    def volumes(self) -> dict[str, dict[str, str]]:
+        vols = {}
+        for spec in self.p.container.volumes:
+            parts = expand(spec, self.p, self.run).split(":")
+            host, cpath = parts[0], parts[1]
+            vols[host] = {"bind": cpath, "mode": parts[2] if len(parts) > 2 else "rw"}
+        return vols
+
+    def container_path(self, host_path: Path) -> str:
+        """Where a host path appears inside the container (through the profile's volumes)."""
+        best = None
+        for host, spec in self.volumes().items():
+            hp = Path(host).resolve()
+            try:
+                rel = host_path.resolve().relative_to(hp)
+            except ValueError:
+                continue
+            if best is None or len(str(hp)) > len(best[0]):
+                best = (str(hp), str(PurePosixPath(spec["bind"]) / rel))
+        if best is None:
+            raise EngineError(
+                f"the run folder {self.run.path} is not visible inside the container",
+                hint="add a volume that covers it to container.volumes (e.g. ${RUN_DIR}:/runbook/run)")
+        return best[1]
+
+    def run_kwargs(self) -> dict[str, Any]:
+        c = self.p.container
+        return dict(
+            image=c.image, command=c.command, name=c.name, detach=True, tty=True, stdin_open=True,
+            privileged=c.privileged, ipc_mode=c.ipc, network_mode=c.network, cap_add=c.cap_add or None,
+            devices=[f"{d}:{d}:rwm" for d in c.devices] or None, group_add=c.group_add or None,
+            security_opt=c.security_opt or None, volumes=self.volumes(),
+            environment=dict(c.env),
+        )
+
+    def config_hash(self, image_id: str) -> str:
+        kw = {k: v for k, v in self.run_kwargs().items() if k != "image"}
+        blob = json.dumps({"image": image_id, **kw}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def docker_run_display(self) -> str:
+        """The equivalent ``docker run`` command line, for the reader."""
+        c = self.p.container
+        parts = ["docker run -d -it"]
+        parts += [f"--ipc={c.ipc}"] if c.ipc else []
+        parts += [f"--network={c.network}"] if c.network else []
+        parts += ["--privileged"] if c.privileged else []
+        parts += [f"--cap-add={x}" for x in c.cap_add]
+        parts += [f"--device={d}" for d in c.devices]
+        parts += [f"--group-add {g}" for g in c.group_add]
+        parts += [f"--security-opt {s}" for s in c.security_opt]
+        parts += [f"-v {h}:{v['bind']}" + (":ro" if v["mode"] == "ro" else "")
+                  for h, v in self.volumes().items()]
+        parts += [f"-e {k}={shlex.quote(v)}" for k, v in c.env.items()]
+        parts += [f"--name {c.name}", c.image, c.command]
+        return " \\\n  ".join(parts)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def ensure_image(self) -> Any:
+        import docker
+
+        c = self.p.container
+        try:
+            return self.client.images.get(c.image)
+        except docker.errors.ImageNotFound:
+            pass
+        if c.build == "local":
+            from runbook.engine.build import build
+
+            build(tag=c.image, log=self.out)
+            return self.client.images.get(c.image)
+        return self.pull(c.image)
+
+    def pull(self, image: str) -> Any:
+        repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
+        prog = Progress(f"pulling {image}", unit="layers")
+        layers: dict[str, str] = {}
+        try:
+            for ev in self.client.api.pull(repo, tag=tag, stream=True, decode=True):
+                if "error" in ev:
+                    raise EngineError(f"pull of {image} failed: {ev['error']}",
+                                      hint="check the image name and registry access")
+                if ev.get("id"):
+                    layers[ev["id"]] = ev.get("status", "")
+                    done = sum(1 for s in layers.values() if s in ("Pull complete", "Already exists"))
+                    prog.update(0, f"{done}/{len(layers)} layers; {ev['id']}: {ev.get('status')} "
+                                   f"{ev.get('progress', '')}")
+        except EngineError:
+            raise
+        except Exception as e:
+            raise EngineError(f"pull of {image} failed: {e}",
+                              hint="no registry reachable? load or build the image locally") from None
+        prog.close(f"{len(layers)} layers")
+        return self.client.images.get(image)
+
+    def find_existing(self) -> Any:
+        import docker
+
+        try:
+            return self.client.containers.get(self.p.container.name)
+        except docker.errors.NotFound:
+            return None
+
+    def prepare(self) -> dict[str, Any]:
+        """Image present (built or pulled), container running with the profile's flags."""
+        image = self.ensure_image()
+        cfg = self.config_hash(image.id)
+        name = self.p.container.name
+        existing = self.find_existing()
+        created = False
+        if existing is not None:
+            labels = existing.labels or {}
+            same = (existing.status == "running" and existing.image.id == image.id
+                    and labels.get(LABEL_CONFIG) == cfg)
+            if not same:
+                why = ("it is not running" if existing.status != "running" else
+                       "its image differs" if existing.image.id != image.id else
+                       "its flags or mounts differ from this profile's")
+                raise EngineError(
+                    f"a container named {name!r} already exists and {why}; the runbook never "
+                    "removes a container it did not create",
+                    hint=f"free the name with: docker rm -f {name}   (or set container.name)")
+            container = existing
+            self.out(f"reusing running container {name} ({container.short_id}): same image and flags")
+        else:
+            kw = self.run_kwargs()
+            kw["labels"] = {LABEL_RUN: self.run.run_id, LABEL_CONFIG: cfg}
+            for host in kw["volumes"]:
+                Path(host).mkdir(parents=True, exist_ok=True) if host.startswith(
+                    (str(self.run.path), str(weights_dir(self.p)))) else None
+            container = self.client.containers.run(**kw)
+            created = True
+            # `docker run -d` succeeds even when the container dies at once: confirm it runs.
+            time.sleep(1.0)
+            container.reload()
+            if container.status != "running":
+                logs = container.logs(tail=30).decode(errors="replace")
+                code = container.attrs.get("State", {}).get("ExitCode")
+                raise EngineError(f"container {name} exited right after start (code {code})",
+                                  log_tail=logs, hint="its own output is above")
+        facts = {"container_id": container.id, "container_name": name, "created_container": created,
+                 "image": self.p.container.image, "image_id": image.id,
+                 "image_digests": image.attrs.get("RepoDigests") or [], "config_hash": cfg,
+                 "launcher": self.name}
+        self.run.update_state(container=facts)
+        return facts
+
+    def _container(self) -> Any:
+        state = self.run.read_state().get("container") or {}
+        import docker
+
+        try:
+            return self.client.containers.get(state.get("container_id") or self.p.container.name)
+        except docker.errors.NotFound:
+            return None
+
+    def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
+             echo: bool = True) -> ExecResult:
+        ctr = self._container()
+        if ctr is None:
+            raise EngineError("the container is gone", hint="re-run the container step")
+        if timeout_s:
+            argv = ["timeout", "--signal=TERM", "--kill-after=10", str(int(timeout_s)), *argv]
+        eid = self.client.api.exec_create(ctr.id, argv, environment=env or None)["Id"]
+        chunks: list[str] = []
+        pending = ""
+        for raw in self.client.api.exec_start(eid, stream=True):
+            text = raw.decode(errors="replace")
+            chunks.append(text)
+            if echo:
+                pending += text
+                *lines, pending = pending.split("\n")
+                for ln in lines:
+                    self.out(ln)
+        if echo and pending:
+            self.out(pending)
+        code = self.client.api.exec_inspect(eid)["ExitCode"]
+        return ExecResult(int(code if code is not None else -1), "".join(chunks))
+
+    def pre_install(self) -> ExecResult | None:
+        cmd = self.p.container.pre_install
+        if not cmd:
+            return None
+        res = self.exec(["sh", "-c", cmd])
+        if res.code != 0:
+            raise EngineError(f"pre-install `{cmd}` failed with exit code {res.code}",
+                              log_tail="\n".join(res.output.splitlines()[-20:]))
+        return res
+
+    def start_server(self, cmd: LaunchCommand) -> None:
+        for f in (self.exit_file, self.pid_file):
+            f.unlink(missing_ok=True)
+        script = wrapper_script(cmd, self.container_path(self.server_log),
+                                self.container_path(self.pid_file),
+                                self.container_path(self.exit_file))
+        ctr = self._container()
+        if ctr is None:
+            raise EngineError("the container is gone", hint="re-run the container step")
+        ctr.exec_run(["sh", "-c", script], detach=True)
+        self.run.update_state(server={"command": cmd.display(), "argv": cmd.argv, "env": cmd.env,
+                                      "log": str(self.server_log), "launcher": self.name})
+
+    def alive(self) -> bool:
+        ctr = self._container()
+        if ctr is None or ctr.status != "running":
+            return False
+        if not self.pid_file.exists():
+            return True  # starting: the wrapper has not written its pid yet
+        pid = self.pid_file.read_text().strip()
+        # `kill` is a shell builtin (minimal images have no /bin/kill).
+        res = self.exec(["sh", "-c", f"kill -0 {int(pid)}"], echo=False)
+        return res.code == 0
+
+    def server_exit_code(self) -> int | None:
+        code = super().server_exit_code()
+        if code is None:
+            ctr = self._container()
+            if ctr is None:
+                return -1
+            ctr.reload()
+            if ctr.status != "running":
+                return int(ctr.attrs.get("State", {}).get("ExitCode", -1) or -1)
+        return code
+
+    def stop_server(self, grace_s: float = 20.0) -> None:
+        if not self.pid_file.exists() or self.exit_file.exists():
+            return
+        ctr = self._container()
+        if ctr is None or ctr.status != "running":
+            return
+        pid = self.pid_file.read_text().strip()
+        self.exec(["sh", "-c", f"kill -TERM {int(pid)}"], echo=False)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < grace_s and not self.exit_file.exists():
+            time.sleep(0.5)
+        if not self.exit_file.exists():
+            self.exec(["sh", "-c", f"kill -KILL {int(pid)}"], echo=False)
+
+    def teardown(self) -> list[str]:
+        done = []
+        state = self.run.read_state().get("container") or {}
+        ctr = self._container()
+        if ctr is None:
+            return ["container already gone"]
+        if not state.get("created_container"):
+            try:
+                self.stop_server()
+                done.append("server stopped")
+            except Exception as e:  # teardown must go on
+                done.append(f"server stop failed: {e}")
+            done.append(f"container {ctr.name} left running: this run did not create it")
+            return done
+        try:
+            ctr.logs(tail=200)  # keep nothing in memory; logs are in the run folder already
+            ctr.remove(force=True)
+            done.append(f"container {ctr.name} removed")
+        except Exception as e:
+            done.append(f"container removal failed: {e}")
+        return done
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class ProcessLauncher(Launcher):
+    """The engine as a host process, from a project-managed venv (no Docker needed)."""
+
+    name = "process"
+
+    def prepare(self) -> dict[str, Any]:
+        py = expand(self.p.server.python, self.p, self.run)
+        if not Path(py).exists() and not shutil_which(py):
+            raise EngineError(f"the engine's python {py!r} does not exist",
+                              hint="run `runbook engine build -f PROFILE` to create the engine venv")
+        facts = {"launcher": self.name, "python": py, "created_container": False}
+        self.run.update_state(container=facts)
+        return facts
+
+    def pre_install(self) -> ExecResult | None:
+        cmd = self.p.container.pre_install
+        if not cmd:
+            return None
+        py = expand(self.p.server.python, self.p, self.run)
+        # Run the pre-install with the engine's own interpreter, as inside the container.
+        cmd = cmd.replace("pip install", f"{shlex.quote(py)} -m pip install", 1)
+        res = self.exec(["sh", "-c", cmd])
+        if res.code != 0:
+            raise EngineError(f"pre-install `{cmd}` failed with exit code {res.code}",
+                              log_tail="\n".join(res.output.splitlines()[-20:]))
+        return res
+
+    def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
+             echo: bool = True) -> ExecResult:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, **(env or {})})
+        lines = []
+        assert proc.stdout is not None
+        t0 = time.monotonic()
+        for ln in proc.stdout:
+            lines.append(ln)
+            if echo:
+                self.out(ln.rstrip("\n"))
+            if timeout_s and time.monotonic() - t0 > timeout_s:
+                proc.kill()
+                break
+        return ExecResult(proc.wait(), "".join(lines))
+
+    def start_server(self, cmd: LaunchCommand) -> None:
+        for f in (self.exit_file, self.pid_file):
+            f.unlink(missing_ok=True)
+        py = expand(self.p.server.python, self.p, self.run)
+        argv = [py if a == self.p.server.python else expand(a, self.p, self.run) for a in cmd.argv]
+        cmd = LaunchCommand({k: expand(v, self.p, self.run) for k, v in cmd.env.items()}, argv)
+        script = wrapper_script(cmd, str(self.server_log), str(self.pid_file), str(self.exit_file),
+                                workdir=str(self.run.path))
+        subprocess.Popen(["sh", "-c", script], start_new_session=True, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.run.update_state(server={"command": cmd.display(), "argv": cmd.argv, "env": cmd.env,
+                                      "log": str(self.server_log), "launcher": self.name})
+
+    def _pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def alive(self) -> bool:
+        pid = self._pid()
+        if pid is None:
+            return True
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    def stop_server(self, grace_s: float = 20.0) -> None:
+        pid = self._pid()
+        if pid is None or self.exit_file.exists():
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < grace_s and self.alive():
+            time.sleep(0.5)
+        if self.alive():
+            os.kill(pid, signal.SIGKILL)
+
+    def teardown(self) -> list[str]:
+        self.stop_server()
+        return ["server process stopped"]
+
+
+def shutil_which(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name)
+
+
+LAUNCHERS: dict[str, type[Launcher]] = {"docker": DockerLauncher, "process": ProcessLauncher}
+
+
+def get_launcher(profile: Profile, run: RunFolder, out: Out = print) -> Launcher:
+    return LAUNCHERS[profile.container.launcher](profile, run, out)
+
+
+def log_tail_of(launcher: Launcher, lines: int = 25) -> str:
+    return log_tail(launcher.server_log, lines)

@@ -1,0 +1,61 @@
+"""Progress for long steps: plain, throttled lines in headless runs; a live bar in JupyterLab.
+
+Headless runs (papermill, CI, the CLI) get a line every ``every_s`` seconds — readable in logs and
+executed notebooks. A person stepping through JupyterLab (the notebook's form calls
+``set_interactive(True)``) gets tqdm's notebook bar instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+_INTERACTIVE = False
+
+
+def set_interactive(on: bool = True) -> None:
+    global _INTERACTIVE
+    _INTERACTIVE = on
+
+
+class Progress:
+    def __init__(self, desc: str, total: float | None = None, unit: str = "it",
+                 every_s: float = 10.0, stream: Any = None) -> None:
+        self.desc, self.total, self.unit, self.every_s = desc, total, unit, every_s
+        self.stream = stream or sys.stdout
+        self.n = 0.0
+        self.t0 = time.monotonic()
+        self._last = -1e9
+        self._bar = None
+        if _INTERACTIVE:
+            try:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(total=total, desc=desc, unit=unit)
+            except Exception:  # no widgets: fall back to lines
+                self._bar = None
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def update(self, n: float = 1, note: str = "", force: bool = False) -> None:
+        self.n += n
+        if self._bar is not None:
+            self._bar.update(n)
+            if note:
+                self._bar.set_postfix_str(note[:80])
+            return
+        now = time.monotonic()
+        if force or now - self._last >= self.every_s:
+            self._last = now
+            done = f"{self.n:.0f}/{self.total:.0f} {self.unit}" if self.total else ""
+            parts = [f"[{self.elapsed:6.0f} s] {self.desc}", done, note]
+            print(" | ".join(p for p in parts if p), file=self.stream, flush=True)
+
+    def close(self, note: str = "") -> None:
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            self.update(0, note or "done", force=True)

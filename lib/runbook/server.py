@@ -1,0 +1,216 @@
+"""Server start: the launch command from params, the readiness gate, and the server's facts.
+
+Readiness polls ``/health_generate`` (SGLang: 503 until a real 1-token generation works), falling
+back to ``/health`` where the first is absent (404) — never ``/v1/models``, which answers before
+the model can generate. Between polls it watches the server process: if it exits, the wait fails
+within a second with the log's last lines, instead of hanging until the timeout.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from runbook.errors import ServerNotReady
+from runbook.params import Profile, Readiness
+from runbook.progress import Progress
+
+SGLANG_DEFAULT_HOST, SGLANG_DEFAULT_PORT = "127.0.0.1", 30000
+
+
+@dataclass
+class LaunchCommand:
+    env: dict[str, str]
+    argv: list[str]
+
+    def display(self) -> str:
+        """The command as a person would type it (the recipe's form)."""
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        return (env + " " if env else "") + " ".join(shlex.quote(a) for a in self.argv)
+
+
+def launch_command(p: Profile) -> LaunchCommand:
+    s = p.server
+    argv = [s.python, "-m", s.module]
+    if s.engine == "sglang":
+        argv += ["--model-path", s.model_path]
+        if s.tokenizer_path:
+            argv += ["--tokenizer-path", s.tokenizer_path]
+        argv += ["--tp", str(s.tp)]
+        if s.tool_call_parser:
+            argv += ["--tool-call-parser", s.tool_call_parser]
+        if s.trust_remote_code:
+            argv.append("--trust-remote-code")
+        if s.host != SGLANG_DEFAULT_HOST:
+            argv += ["--host", s.host]
+        if s.port != SGLANG_DEFAULT_PORT:
+            argv += ["--port", str(s.port)]
+    else:  # vllm
+        argv += ["--model", s.model_path, "--served-model-name", p.target.model]
+        if s.tokenizer_path:
+            argv += ["--tokenizer", s.tokenizer_path]
+        if s.tp > 1:
+            argv += ["--tensor-parallel-size", str(s.tp)]
+        if s.tool_call_parser:
+            argv += ["--enable-auto-tool-choice", "--tool-call-parser", s.tool_call_parser]
+        if s.trust_remote_code:
+            argv.append("--trust-remote-code")
+        argv += ["--host", s.host, "--port", str(s.port)]
+    argv += list(s.extra_args)
+    return LaunchCommand(dict(s.env), argv)
+
+
+def log_tail(path: Path | None, lines: int = 25) -> str:
+    if path is None or not Path(path).exists():
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 64 * 1024))
+        data = fh.read().decode(errors="replace")
+    return "\n".join(data.splitlines()[-lines:])
+
+
+_ERR = re.compile(r"\b\w*(Error|Exception):|\bTraceback\b|No such file|not found|Unsupported")
+
+
+def error_lines(path: Path | None, limit: int = 3) -> list[str]:
+    """The first few lines of the log that state an error (the root cause, not the last echo)."""
+    if path is None or not Path(path).exists():
+        return []
+    out: list[str] = []
+    with open(path, errors="replace") as fh:
+        for line in fh:
+            if " WARNING " in line or "Traceback" in line:
+                continue
+            if _ERR.search(line):
+                text = line.strip()
+                if text not in out:
+                    out.append(text[-300:])
+                if len(out) >= limit:
+                    break
+    return out
+
+
+def failure_context(path: Path | None) -> str:
+    errs = error_lines(path)
+    head = ("engine errors (first lines stating one):\n  " + "\n  ".join(errs) + "\n") if errs else ""
+    return head + log_tail(path)
+
+
+def last_line(path: Path | None) -> str:
+    tail = log_tail(path, 5).strip().splitlines()
+    return tail[-1][-160:] if tail else ""
+
+
+@dataclass
+class ReadyReport:
+    endpoint: str
+    probe: str
+    seconds: float
+    attempts: int
+    history: list[str] = field(default_factory=list)
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def wait_ready(
+    endpoint: str,
+    readiness: Readiness,
+    exit_code: Callable[[], int | None] = lambda: None,
+    log_path: Path | None = None,
+    api_key: str | None = None,
+    progress_every_s: float = 10.0,
+) -> ReadyReport:
+    """Block until the server generates, it exits, or the timeout passes (then raise)."""
+    probes = list(readiness.endpoints)
+    t0 = time.monotonic()
+    deadline = t0 + readiness.timeout_s
+    attempts = 0
+    history: list[str] = []
+    prog = Progress(f"waiting for {endpoint}", every_s=progress_every_s)
+    # Short timeouts per probe: a hung server must not stall the loop past the exit watch.
+    timeout = httpx.Timeout(connect=2.0, read=30.0, write=5.0, pool=2.0)
+    with httpx.Client(timeout=timeout, headers=auth_headers(api_key)) as client:
+        while True:
+            code = exit_code()
+            if code is not None:
+                raise ServerNotReady(
+                    f"the server process exited (code {code}) after "
+                    f"{time.monotonic() - t0:.0f} s, before it was ready",
+                    log_tail=failure_context(log_path),
+                    hint="the engine's own error is quoted above; the full log is " + str(log_path),
+                )
+            probe = probes[0]
+            attempts += 1
+            status = "no answer"
+            try:
+                r = client.get(endpoint + probe)
+                status = str(r.status_code)
+                if r.status_code == 200:
+                    secs = time.monotonic() - t0
+                    prog.close(f"ready via {probe} in {secs:.1f} s")
+                    return ReadyReport(endpoint, probe, secs, attempts, history)
+                if r.status_code in (404, 405) and len(probes) > 1:
+                    history.append(f"{probe} → {r.status_code}: falling back to {probes[1]}")
+                    probes.pop(0)
+                    continue
+                if r.status_code in (401, 403):
+                    raise ServerNotReady(
+                        f"{endpoint}{probe} answered {r.status_code}: the API key is wrong or "
+                        "missing", hint="set the server's API key for the runbook (see params)")
+            except httpx.TransportError as e:
+                status = type(e).__name__
+            prog.update(0, f"{probe}: {status} | log: {last_line(log_path)}")
+            if time.monotonic() >= deadline:
+                raise ServerNotReady(
+                    f"not ready after {readiness.timeout_s:.0f} s (last probe {probe}: {status})",
+                    log_tail=failure_context(log_path),
+                    hint="raise server.readiness.timeout_s if the load is just slow; otherwise "
+                    "read the log lines above",
+                )
+            # Sleep in small steps so a server exit is noticed within ~0.5 s.
+            until = min(deadline, time.monotonic() + readiness.interval_s)
+            while time.monotonic() < until:
+                if exit_code() is not None:
+                    break
+                time.sleep(min(0.5, readiness.interval_s))
+
+
+def server_facts(endpoint: str, api_key: str | None = None) -> dict[str, Any]:
+    """What the server says about itself: SGLang's /server_info and /model_info where present,
+    /v1/models and /version otherwise. Absent endpoints are recorded as absent, not guessed."""
+    facts: dict[str, Any] = {"endpoint": endpoint, "endpoints": {}}
+    with httpx.Client(timeout=10.0, headers=auth_headers(api_key)) as c:
+        for path in ("/server_info", "/model_info", "/v1/models", "/version"):
+            try:
+                r = c.get(endpoint + path)
+            except httpx.TransportError as e:
+                facts["endpoints"][path] = f"error: {type(e).__name__}"
+                continue
+            facts["endpoints"][path] = r.status_code
+            if r.status_code == 200:
+                try:
+                    facts[path.strip("/").replace("/", "_")] = r.json()
+                except ValueError:
+                    facts[path.strip("/").replace("/", "_")] = r.text[:2000]
+    models = (facts.get("v1_models") or {}).get("data") or []
+    facts["served_models"] = [m.get("id") for m in models]
+    if models:
+        facts["max_model_len"] = models[0].get("max_model_len")
+    mi = facts.get("model_info") or {}
+    si = facts.get("server_info") or {}
+    facts["engine"] = "sglang" if (mi or si) else ("vllm" if facts.get("version") else "unknown")
+    facts["engine_version"] = si.get("version") or (facts.get("version") or {}).get("version")
+    facts["sglang_native"] = {p: facts["endpoints"].get(p) == 200
+                              for p in ("/server_info", "/model_info")}
+    return facts

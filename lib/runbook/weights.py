@@ -1,0 +1,108 @@
+"""Pre-stage the weights before the server starts, as production users do.
+
+Launching SGLang on a cold cache downloads ~1 TB during startup, inside the readiness wait. This
+step does it first, visibly: a disk-space check against the model's size, then one of
+
+* ``hub``: huggingface_hub's ``snapshot_download`` at a pinned revision into the weights folder
+  (resumes partial downloads; progress on stdout);
+* ``local``: an existing folder (offline clusters) — verified, not copied;
+* ``image``: the embedded default's generated model, copied out of the locally built image and
+  checked against the sha256 manifest the image build wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from runbook.errors import EngineError, ParamsError
+from runbook.launchers import weights_dir
+from runbook.params import Profile
+
+IMAGE_MODEL_DIR = "/models/tiny-llava"
+IMAGE_MANIFEST = "/models/tiny-llava.sha256"
+
+
+def free_gb(path: Path) -> float:
+    p = path
+    while not p.exists():
+        p = p.parent
+    return shutil.disk_usage(p).free / 1e9
+
+
+def check_disk(path: Path, need_gb: float, margin: float = 1.1) -> dict[str, Any]:
+    free = free_gb(path)
+    ok = free >= need_gb * margin
+    return {"path": str(path), "free_gb": round(free, 3), "need_gb": need_gb, "ok": ok}
+
+
+def sha256_manifest(folder: Path) -> dict[str, str]:
+    out = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file():
+            out[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+def parse_manifest(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            out[name.strip().lstrip("*")] = digest
+    return out
+
+
+def stage_from_image(p: Profile, client: Any = None) -> dict[str, Any]:
+    """Copy the generated model out of the engine image into ``weights_dir`` (skip if identical)."""
+    import docker
+
+    client = client or docker.from_env()
+    dest_root = weights_dir(p)
+    dest = dest_root / Path(IMAGE_MODEL_DIR).name
+    ctr = client.containers.create(p.container.image, command="true")
+    try:
+        bits, _ = ctr.get_archive(IMAGE_MANIFEST)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
+            member = t.getmembers()[0]
+            want = parse_manifest(t.extractfile(member).read().decode())  # type: ignore[union-attr]
+        if dest.is_dir() and sha256_manifest(dest) == want:
+            return {"source": "image", "path": str(dest), "copied": False, "files": len(want)}
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest_root.mkdir(parents=True, exist_ok=True)
+        bits, _ = ctr.get_archive(IMAGE_MODEL_DIR)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
+            t.extractall(dest_root, filter="data")
+    finally:
+        ctr.remove(force=True)
+    got = sha256_manifest(dest)
+    if got != want:
+        raise EngineError(f"staged model at {dest} does not match the image's manifest",
+                          hint="rebuild the image: runbook engine build --force")
+    return {"source": "image", "path": str(dest), "copied": True, "files": len(got)}
+
+
+def stage_local(path: Path) -> dict[str, Any]:
+    if not (path / "config.json").is_file():
+        raise ParamsError(f"{path} holds no config.json: not a model folder",
+                          field="target.weights_dir", hint="point it at the downloaded model folder")
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return {"source": "local", "path": str(path), "copied": False, "size_gb": round(size / 1e9, 3)}
+
+
+def snapshot(repo_id: str, revision: str | None, dest: Path, endpoint: str | None = None,
+             token: str | None = None, allow_patterns: list[str] | None = None) -> dict[str, Any]:
+    """huggingface_hub snapshot download into ``dest`` (resumable; files already there are kept)."""
+    from huggingface_hub import snapshot_download
+
+    if not revision:
+        print(f"warning: no revision pinned for {repo_id}: the download takes whatever is newest; "
+              "pin target.revision to make runs comparable")
+    path = snapshot_download(repo_id=repo_id, revision=revision, local_dir=str(dest),
+                             endpoint=endpoint, token=token, allow_patterns=allow_patterns)
+    return {"source": "hub", "repo_id": repo_id, "revision": revision, "path": path}
