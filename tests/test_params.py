@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from runbook.errors import ParamsError
 from runbook.params import load_profile, parse_override
 

@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-
 from runbook.errors import ResultParseError
 from runbook.results import format_block, parse_jsonl, parse_printed, parse_text, read_results
 
@@ -117,7 +116,7 @@ def test_truncated_or_garbled_printed_blocks(reference):
     with pytest.raises(ResultParseError, match="truncated"):
         parse_printed("\n".join(lines[:-1]), "run.log")
     with pytest.raises(ResultParseError, match="lacks"):
-        parse_printed("\n".join(lines[:6] + [lines[-1]]), "run.log")
+        parse_printed("\n".join([*lines[:6], lines[-1]]), "run.log")
     garbled = block.replace("Mean TTFT (ms):                          ", "Mean TTFT (ms): 12.x")
     with pytest.raises(ResultParseError, match=r"run.log, line \d+: mean_ttft_ms"):
         parse_printed(garbled, "run.log")

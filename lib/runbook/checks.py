@@ -8,6 +8,7 @@ nothing; on the recipe's published blocks they find the errors in them.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -109,7 +110,7 @@ def check_result(
     for fam in ("e2e_latency", "ttft", "tpot", "itl"):
         seq = [(s, _num(row, f"{s}_{fam}_ms")) for s in ("median", "p90", "p95", "p99", "max")]
         seq = [(s, v) for s, v in seq if v is not None]
-        for (s1, v1), (s2, v2) in zip(seq, seq[1:]):
+        for (s1, v1), (s2, v2) in itertools.pairwise(seq):
             if v1 > v2 + ABS_SLACK:
                 add(f"{s1}_{fam}_ms", f"{s1} ≤ {s2}", v1, v2,
                     f"{s1} {fam} {v1:.2f} ms exceeds {s2} {v2:.2f} ms: impossible for one "

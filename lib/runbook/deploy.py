@@ -67,14 +67,47 @@ def start_server(p: Profile, launcher: Launcher) -> dict[str, Any]:
 
 
 def wait_until_ready(p: Profile, launcher: Launcher, api_key: str | None = None,
-                     progress_every_s: float = 10.0) -> dict[str, Any]:
-    rep = wait_ready(p.endpoint, p.server.readiness, launcher.server_exit_code, launcher.server_log,
-                     api_key=api_key, progress_every_s=progress_every_s)
+                     progress_every_s: float = 10.0, teardown_on_failure: bool = False) -> dict[str, Any]:
+    try:
+        rep = wait_ready(p.endpoint, p.server.readiness, launcher.server_exit_code, launcher.server_log,
+                         api_key=api_key, progress_every_s=progress_every_s)
+    except BaseException:
+        if teardown_on_failure:
+            print("not ready: tearing down what this run started")
+            for line in teardown(p, launcher.run):
+                print("  " + line)
+        raise
     facts = server_facts(p.endpoint, api_key)
     ready = {"seconds": round(rep.seconds, 2), "probe": rep.probe, "endpoint": p.endpoint,
              "history": rep.history}
     launcher.run.update_state(ready=ready, facts=facts, endpoint=p.endpoint, model=p.target.model)
     return {**ready, "facts": facts}
+
+
+def facts_table(run: RunFolder) -> Any:
+    """What was started, as a two-column table (also what later steps read from state.json)."""
+    import pandas as pd
+
+    st = run.read_state()
+    c, f, r, srv = (st.get(k) or {} for k in ("container", "facts", "ready", "server"))
+    params = st.get("params") or {}
+    rows = {
+        "command": srv.get("command"),
+        "launcher": c.get("launcher"),
+        "image": c.get("image"),
+        "image id": c.get("image_id"),
+        "container": f"{c.get('container_name')} (created by this run: {c.get('created_container')})",
+        "engine": f"{f.get('engine')} {f.get('engine_version') or ''}".strip(),
+        "served model(s)": ", ".join(map(str, f.get("served_models") or [])),
+        "max model len": f.get("max_model_len"),
+        "SGLang /server_info, /model_info": f.get("sglang_native"),
+        "vision (SGLang /model_info)": (f.get("model_info") or {}).get("has_image_understanding", "n/a"),
+        "tool-call parser": (params.get("server") or {}).get("tool_call_parser"),
+        "ready after (s)": r.get("seconds"),
+        "readiness probe": r.get("probe"),
+        "endpoint": st.get("endpoint"),
+    }
+    return pd.DataFrame({"fact": list(rows), "value": [str(v) for v in rows.values()]})
 
 
 def up(p: Profile, run: RunFolder, out=print) -> dict[str, Any]:

@@ -103,6 +103,7 @@ def snapshot(repo_id: str, revision: str | None, dest: Path, endpoint: str | Non
     if not revision:
         print(f"warning: no revision pinned for {repo_id}: the download takes whatever is newest; "
               "pin target.revision to make runs comparable")
-    path = snapshot_download(repo_id=repo_id, revision=revision, local_dir=str(dest),
+    # cache_dir: the hub cache layout, so a server given the repo id finds the files offline.
+    path = snapshot_download(repo_id=repo_id, revision=revision, cache_dir=str(dest / "hub"),
                              endpoint=endpoint, token=token, allow_patterns=allow_patterns)
     return {"source": "hub", "repo_id": repo_id, "revision": revision, "path": path}

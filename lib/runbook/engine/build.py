@@ -28,7 +28,9 @@ BASE_REPO = "runbook-base"
 ENGINE_IMAGE = "runbook-engine:local"
 LABEL = "org.runbook.inputs"
 SUITE = "bookworm"
-BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libnuma1", "procps")
+# g++ and python3-dev: vLLM CPU compiles its model with torch inductor at start-up.
+BASE_PACKAGES = ("python3", "python3-venv", "python3-dev", "g++", "ca-certificates", "libnuma1",
+                 "procps")
 TORCH_WHEEL_GLOB = "torch-2.13.0+cpu-cp311-*.whl"
 
 Log = Callable[[str], None]
@@ -197,7 +199,7 @@ def build(tag: str = ENGINE_IMAGE, force: bool = False, log: Log = print) -> Bui
             if "stream" in chunk:
                 line = chunk["stream"].rstrip()
                 if line:
-                    last = (last + [line])[-30:]
+                    last = ([*last, line])[-30:]
                     if line.startswith("Step ") or line.startswith("Successfully"):
                         log(line)
             if "error" in chunk:

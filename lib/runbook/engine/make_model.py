@@ -73,8 +73,7 @@ def build_tokenizer(out: Path):
 
 def build_model(tokenizer):
     import torch
-    from transformers import (CLIPVisionConfig, LlamaConfig, LlavaConfig,
-                              LlavaForConditionalGeneration)
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
 
     torch.manual_seed(SEED)
     text = LlamaConfig(

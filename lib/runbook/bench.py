@@ -1,0 +1,287 @@
+"""One benchmark tier, end to end: resolve the workload, run it, parse, check, compare, save.
+
+The tier rule (documented in bench.ipynb): an explicit ``tier`` picks that tier; with no tier, a
+``concurrency`` picks the profile's tier with that concurrency (``-p concurrency 100`` → the
+"high" tier, 500 prompts); explicit values (num_prompts, lengths, …) override the tier's; a
+concurrency no tier has, or ``tier="custom"``, starts from the recipe's defaults with
+num_prompts = 10 × concurrency.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from runbook.checks import Finding, check_result, workload_of
+from runbook.compare import Comparison, compare
+from runbook.errors import BenchError, ParamsError
+from runbook.params import Profile, Tier
+from runbook.runfolder import RunFolder
+from runbook.runners import BenchSpec, RunnerResult, get_runner
+
+CUSTOM = "custom"
+
+
+def resolve_tier(p: Profile, tier: str = "", concurrency: int | None = None,
+                 **overrides: Any) -> tuple[str, Tier]:
+    """Apply the tier rule; every value is validated by the Tier schema (extra keys rejected)."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if concurrency is not None and concurrency < 1:
+        raise ParamsError(f"concurrency must be ≥ 1, got {concurrency}", field="concurrency")
+    if tier and tier != CUSTOM:
+        name = tier
+        base = p.tier(tier).model_dump()
+    elif concurrency is not None and not tier:
+        match = [n for n, t in p.benchmark.tiers.items() if t.concurrency == concurrency]
+        name = match[0] if match else CUSTOM
+        base = p.benchmark.tiers[name].model_dump() if match else None
+    elif not tier:
+        name = next(iter(p.benchmark.tiers))
+        base = p.benchmark.tiers[name].model_dump()
+    else:
+        name, base = CUSTOM, None
+    if base is None:
+        c = concurrency or overrides.get("concurrency")
+        if not c:
+            raise ParamsError("a custom tier needs a concurrency", field="concurrency")
+        base = {"concurrency": c, "num_prompts": 10 * c, "input_len": 1000, "output_len": 1000}
+    if concurrency is not None:
+        base["concurrency"] = concurrency
+    base.update(overrides)
+    try:
+        return name, Tier.model_validate(base)
+    except Exception as e:
+        from pydantic import ValidationError
+
+        from runbook.params import format_validation_error
+
+        if isinstance(e, ValidationError):
+            raise format_validation_error(e, "bench parameters", Tier) from None
+        raise
+
+
+def make_spec(p: Profile, name: str, t: Tier, runner: str, endpoint: str | None = None,
+              tag: str | None = None) -> BenchSpec:
+    from runbook.launchers import expand, weights_dir
+
+    inside = runner == "bench_serving" and p.container.launcher == "docker"
+    tokenizer = (p.server.tokenizer_path or p.server.model_path) if inside else p.target.tokenizer
+    if tokenizer and "${WEIGHTS_DIR}" in tokenizer:
+        tokenizer = tokenizer.replace("${WEIGHTS_DIR}", str(weights_dir(p)))
+    del expand
+    return BenchSpec(
+        tier=name, concurrency=t.concurrency, num_prompts=t.num_prompts, input_len=t.input_len,
+        output_len=t.output_len, range_ratio=t.range_ratio, request_rate=t.request_rate, seed=t.seed,
+        warmup_requests=t.warmup_requests, flush_cache=t.flush_cache,
+        endpoint=endpoint or p.endpoint, model=p.target.model, backend=p.benchmark.backend,
+        tokenizer=tokenizer, dataset_path=p.benchmark.dataset_path if inside else None, tag=tag,
+        extra_args=list(p.benchmark.extra_args) if runner == "bench_serving" else [],
+    )
+
+
+@dataclass
+class TierResult:
+    tier: str
+    row: dict[str, Any]
+    printed: str
+    findings: list[Finding]
+    comparison: Comparison | None
+    runner: str
+    files: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    records: list[Any] | None = None
+
+    @property
+    def verdict(self) -> str:
+        bad = [f for f in self.findings if f.check in ("completed = num_prompts", "workload fingerprint")]
+        return "FAIL" if bad else "PASS"
+
+    def table(self) -> pd.DataFrame:
+        from runbook.results import summary_columns
+
+        df = pd.DataFrame([self.row])
+        return df[summary_columns(df)]
+
+
+def choose_runner(p: Profile, runner: str, launcher: Any) -> str:
+    if runner != "auto":
+        return runner
+    if p.benchmark.runner != "auto":
+        return p.benchmark.runner
+    return "bench_serving" if launcher is not None else "builtin"
+
+
+def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher: Any = None,
+             out=print) -> TierResult:
+    """Run one tier, save its row to the run's results table, and judge it."""
+    state = run.read_state()
+    facts = state.get("facts") or {}
+    if runner == "bench_serving":
+        flush = bool((facts.get("endpoints") or {}).get("/flush_cache") == 200 or
+                     (facts.get("sglang_native") or {}).get("/server_info"))
+        r = get_runner(runner)(launcher=launcher, out=out, flush_endpoint=flush)
+    else:
+        r = get_runner(runner)(out=out)
+    bench_dir = run.path / "bench"
+    bench_dir.mkdir(exist_ok=True)
+    failure: BenchError | None = None
+    try:
+        res: RunnerResult = r.run(spec, bench_dir)
+    except BenchError as e:
+        if "result" not in e.context:
+            raise
+        res, failure = e.context["result"], e
+    row = {**res.row, "hardware": p.target.hardware, "model": p.target.model, "tp": p.server.tp,
+           "profile": p.profile, "run_id": run.run_id,
+           "sglang_version": _sglang_version(facts, p)}
+    append_result(run, row)
+    findings = check_result(row, spec.tier, workload_of(row), p.report.tolerances.consistency_rel)
+    comparison = None
+    from runbook.reference import load_reference
+
+    ref = load_reference(p.report.reference) if p.report.reference else None
+    if ref is not None and spec.tier in ref.index:
+        comparison = compare(row, ref.loc[spec.tier].to_dict(), spec.tier, p.report.tolerances)
+    tr = TierResult(spec.tier, row, res.printed, findings, comparison, runner, res.files, res.notes,
+                    res.records)
+    run.update_state(**{f"tier_{spec.tier}": {"verdict": "FAIL" if failure else tr.verdict,
+                                              "runner": runner, "files": res.files,
+                                              "error": str(failure) if failure else None}})
+    if failure is not None:
+        raise failure
+    return tr
+
+
+def _sglang_version(facts: dict[str, Any], p: Profile) -> str:
+    if facts.get("engine") == "sglang" and facts.get("engine_version"):
+        return str(facts["engine_version"])
+    return f"n/a ({facts.get('engine', p.server.engine)} {facts.get('engine_version') or ''})".strip()
+
+
+def results_file(run: RunFolder) -> Path:
+    return run.path / "results.jsonl"
+
+
+def append_result(run: RunFolder, row: dict[str, Any]) -> None:
+    from runbook.results import DETAIL_FIELDS
+
+    slim = {k: v for k, v in row.items() if k not in DETAIL_FIELDS}
+    with open(results_file(run), "a") as fh:
+        fh.write(json.dumps(slim, default=str) + "\n")
+
+
+def load_results(run: RunFolder) -> pd.DataFrame:
+    f = results_file(run)
+    if not f.exists():
+        return pd.DataFrame()
+    rows = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+    df = pd.DataFrame(rows)
+    if "request_rate" in df:
+        df["request_rate"] = df["request_rate"].map(lambda v: math.inf if v in ("inf", "Infinity") else v)
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# bench.ipynb's session: use the server that answers, or start the embedded default and stop it.
+
+
+@dataclass
+class Session:
+    step: Any
+    runner: str
+    launcher: Any
+    started: bool
+    endpoint: str
+
+    def describe(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "runner": self.runner,
+                "started by this notebook": self.started, "run folder": str(self.step.run.path)}
+
+    def run(self, tier_name: str, workload: Tier, tag: str | None = None) -> TierResult:
+        spec = make_spec(self.step.profile, tier_name, workload, self.runner, self.endpoint, tag)
+        try:
+            return run_tier(self.step.profile, self.step.run, spec, self.runner, self.launcher)
+        except BaseException:
+            self.close()  # a failed tier still leaves no container or process behind
+            raise
+
+    def close(self) -> list[str]:
+        if not self.started:
+            return ["nothing to stop: the server was already running"]
+        from runbook.deploy import teardown
+
+        self.started = False
+        return teardown(self.step.profile, self.step.run)
+
+
+def _healthy(endpoint: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(endpoint + "/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def ensure_server(step: Any, runner: str = "auto") -> Session:
+    """The server at the step's endpoint, or the profile's deployment started now."""
+    from runbook.launchers import get_launcher
+
+    p = step.profile
+    endpoint = step.endpoint
+    started = False
+    launcher = None
+    if not _healthy(endpoint):
+        from runbook.deploy import up
+
+        print(f"no server answers at {endpoint}: starting the {p.profile} deployment")
+        up(p, step.run)
+        started = True
+    chosen = choose_runner(p, runner, None)
+    if chosen == "bench_serving":
+        launcher = get_launcher(p, step.run)
+    elif runner == "auto" and p.benchmark.runner == "auto":
+        chosen = "builtin"
+    return Session(step, chosen, launcher, started, endpoint)
+
+
+def findings_table(result: TierResult) -> Any:
+    from runbook.verdicts import FAIL, PASS, StepChecks
+
+    chk = StepChecks(f"tier {result.tier}: checks")
+    if not result.findings:
+        chk.add("consistency and workload", PASS, "no findings: the result agrees with itself and "
+                "with the seeded workload's token totals")
+    for f in result.findings:
+        chk.add(f"{f.metric}: {f.check}", FAIL, f"printed {f.printed}, expected {f.expected} — {f.detail}")
+    return chk.styled()
+
+
+def comparison_view(result: TierResult) -> Any:
+    from runbook.compare import styled
+
+    if result.comparison is None:
+        return f"no reference for tier {result.tier!r}"
+    return styled(result.comparison)
+
+
+def plots(result: TierResult) -> None:
+    from runbook import plots as P
+    from runbook.metrics import records_from_details
+
+    recs = result.records
+    if recs is None and result.files.get("jsonl"):
+        from runbook.results import read_results
+
+        df = read_results(result.files["jsonl"])
+        recs = records_from_details(df.iloc[-1].to_dict())
+    if not recs:
+        return None
+    P.show([P.distributions(recs, f"tier {result.tier} ({result.runner})"),
+            P.timeline_plot(recs, f"tier {result.tier}: output tokens/s and requests in flight")])
+    return None

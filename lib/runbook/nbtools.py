@@ -1,0 +1,64 @@
+"""Notebook plumbing: open a profile and run folder from a notebook's parameters, show things.
+
+Every notebook's first code cell after ``parameters`` calls ``open_step``: it validates the
+parameters through the same schema as the CLI (a bad value fails here, before anything starts),
+and finds the run folder — the one passed in, or a new one for a standalone run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runbook.errors import ParamsError
+from runbook.params import Profile, load_profile
+from runbook.runfolder import OUTPUTS, RunFolder
+
+
+@dataclass
+class Step:
+    name: str
+    profile: Profile
+    run: RunFolder
+    standalone: bool
+
+    @property
+    def endpoint(self) -> str:
+        return self.run.read_state().get("endpoint") or self.profile.endpoint
+
+
+def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: Any = None,
+              endpoint: str = "") -> Step:
+    if overrides is None:
+        overrides = []
+    if isinstance(overrides, str):
+        overrides = [o for o in overrides.split(",") if o.strip()]
+    if not isinstance(overrides, (list, tuple, dict)):
+        raise ParamsError(f"overrides must be a list of 'key=value' strings, got {overrides!r}",
+                          field="overrides")
+    ov = list(overrides) if not isinstance(overrides, dict) else [f"{k}={v}" for k, v in overrides.items()]
+    if endpoint:
+        ov.append(f"target.endpoint={endpoint}")
+    if run_dir:
+        rd = Path(run_dir)
+        if not rd.is_dir():
+            raise ParamsError(f"run folder {run_dir!r} does not exist", field="run_dir",
+                              hint="pass an existing outputs/<run-id> folder, or '' for a new one")
+        run = RunFolder(rd)
+        state = run.read_state()
+        if state.get("overrides") and not ov:
+            ov = state["overrides"]
+        standalone = False
+    else:
+        run = None  # type: ignore[assignment]
+        standalone = True
+    p = load_profile(profile, ov)  # validated before any side effect
+    if run is None:
+        run = RunFolder.create(p.profile, Path(os.environ.get("RUNBOOK_OUTPUTS", OUTPUTS)))
+    if not run.read_state().get("profile"):
+        run.update_state(profile=p.profile, overrides=ov, params=p.model_dump(mode="json"))
+    print(f"step {name}: profile {p.profile}, run folder {run.path}" +
+          (" (standalone)" if standalone else ""))
+    return Step(name, p, run, standalone)

@@ -1,0 +1,92 @@
+"""Plots for a tier: latency distributions and the per-second timeline; runs vs the reference.
+
+Figures are returned (matplotlib, Agg-safe) so notebooks display them inline and nbconvert embeds
+them in the HTML; nothing here writes files unless asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from runbook.metrics import RequestRecord, timeline
+
+
+def distributions(records: Sequence[RequestRecord], title: str = "") -> Any:
+    ok = [r for r in records if r.success]
+    ttft = [r.ttft * 1000 for r in ok]
+    tpot = [(r.latency - r.ttft) / (r.output_len - 1) * 1000 for r in ok if r.output_len > 1]
+    itl = [x * 1000 for r in ok for x in r.itl]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+    for ax, vals, name in zip(axes, (ttft, tpot, itl), ("TTFT", "TPOT", "ITL"), strict=False):
+        if vals:
+            ax.hist(vals, bins=40, color="#3b6ea5")
+            for q, ls in ((50, "-"), (99, "--")):
+                ax.axvline(np.percentile(vals, q), color="#c0392b", ls=ls, lw=1, label=f"p{q}")
+            ax.legend(fontsize=8)
+        ax.set_title(f"{name} (ms), n={len(vals)}")
+        ax.set_xlabel("ms")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def timeline_plot(records: Sequence[RequestRecord], title: str = "") -> Any:
+    ok = [r for r in records if r.success]
+    tl = timeline(ok)
+    fig, ax = plt.subplots(figsize=(13, 3.2))
+    if tl is None or not any(r.start for r in ok):
+        ax.text(0.5, 0.5, "no per-request send times (bench_serving does not write them);\n"
+                "the builtin runner records them", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    ax.bar(tl["second"], tl["output_tokens"], color="#3b6ea5", label="output tokens / s")
+    ax.set_xlabel("second of the run")
+    ax.set_ylabel("output tokens / s")
+    ax2 = ax.twinx()
+    ax2.plot(tl["second"], tl["requests_in_flight"], color="#c0392b", label="requests in flight")
+    ax2.set_ylabel("requests in flight")
+    ax.set_title(title or "per-second timeline")
+    fig.tight_layout()
+    return fig
+
+
+def throughput_vs_tpot(runs: pd.DataFrame, reference: pd.DataFrame | None = None) -> Any:
+    """Output throughput vs median TPOT, one point per run/tier, reference points marked."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if not runs.empty:
+        for label, g in runs.groupby(runs.get("label", runs.get("run_id", pd.Series(["run"] * len(runs))))):
+            ax.plot(g["median_tpot_ms"], g["output_throughput"], "o-", label=str(label))
+            for _, r in g.iterrows():
+                ax.annotate(str(r.get("tier", "")), (r["median_tpot_ms"], r["output_throughput"]),
+                            fontsize=8, xytext=(4, 4), textcoords="offset points")
+    if reference is not None and not reference.empty:
+        ax.plot(reference["median_tpot_ms"], reference["output_throughput"], "s--", color="#777",
+                label="published reference (MI300X)")
+        for _, r in reference.iterrows():
+            ax.annotate(str(r["tier"]), (r["median_tpot_ms"], r["output_throughput"]), fontsize=8,
+                        xytext=(4, -10), textcoords="offset points", color="#777")
+    ax.set_xlabel("median TPOT (ms)")
+    ax.set_ylabel("output throughput (tok/s)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def show(figs: Sequence[Any]) -> None:
+    """Display figures once each (inline in notebooks, embedded by nbconvert) and free them."""
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python: nothing to show on
+        display = None
+    for fig in figs:
+        if display is not None:
+            display(fig)
+        plt.close(fig)

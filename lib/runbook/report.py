@@ -1,0 +1,105 @@
+"""The report: runs against the published reference, across tiers and across runs.
+
+``build`` gathers result rows from files or run folders; the ``Report`` then renders what
+report.ipynb shows — the reference's own findings, the workload fingerprints, per-tier
+comparisons (labelled "not comparable" with reasons when setup or workload differ) and a
+throughput-vs-median-TPOT plot with the reference points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from runbook.checks import check_result, workload_of
+from runbook.compare import compare, styled
+from runbook.params import Profile
+from runbook.reference import load_reference
+from runbook.results import read_results
+from runbook.workload import Workload, fingerprint
+
+
+def gather(sources: list[str]) -> pd.DataFrame:
+    """Rows from result files and run folders (a run folder contributes its results.jsonl)."""
+    frames = []
+    for s in sources:
+        p = Path(s)
+        if p.is_dir():
+            f = p / "results.jsonl"
+            if f.exists():
+                df = read_results(f)
+                df["label"] = p.name
+                frames.append(df)
+        else:
+            df = read_results(p)
+            df["label"] = p.stem
+            frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+@dataclass
+class Report:
+    profile: Profile
+    runs: pd.DataFrame
+    reference: pd.DataFrame
+
+    def reference_findings(self) -> Any:
+        from runbook.verdicts import FAIL, PASS, StepChecks
+
+        chk = StepChecks("published reference: consistency")
+        for tier, row in self.reference.iterrows():
+            fs = check_result(row.to_dict(), str(tier), workload_of(row.to_dict()))
+            if not fs:
+                chk.add(f"{tier}", PASS, "consistent")
+            for f in fs:
+                chk.add(f"{tier}: {f.metric}", FAIL, f"{f.check}: printed {f.printed}, expected "
+                        f"{f.expected} — {f.detail}")
+        return chk.styled()
+
+    def fingerprints(self) -> pd.DataFrame:
+        rows = []
+        for name, t in self.profile.benchmark.tiers.items():
+            fp = fingerprint(Workload(t.num_prompts, t.input_len, t.output_len, t.range_ratio, t.seed))
+            ref = self.reference.loc[name] if name in self.reference.index else None
+            rows.append({"tier": name, "num_prompts": t.num_prompts, "concurrency": t.concurrency,
+                         "seed": t.seed, "expected input tokens": fp["total_input_tokens"],
+                         "expected output tokens": fp["total_output_tokens"],
+                         "reference input": None if ref is None else ref["total_input_tokens"],
+                         "reference output": None if ref is None else ref["total_output_tokens"]})
+            for _, r in self.runs[self.runs.get("tier", pd.Series(dtype=str)) == name].iterrows() \
+                    if not self.runs.empty else []:
+                rows[-1][f"{r.get('label', 'run')} input"] = r.get("total_input_tokens")
+                rows[-1][f"{r.get('label', 'run')} output"] = r.get("total_output_tokens")
+        return pd.DataFrame(rows)
+
+    def comparisons(self) -> list[Any]:
+        from IPython.display import display
+
+        out = []
+        if self.runs.empty:
+            return ["no runs given: only the reference is shown"]
+        for _, r in self.runs.iterrows():
+            tier = r.get("tier")
+            if tier not in self.reference.index:
+                continue
+            c = compare(r.dropna().to_dict(), self.reference.loc[tier].to_dict(), tier,
+                        self.profile.report.tolerances)
+            display(styled(c))
+            out.append(c.label)
+        return out
+
+    def plot(self) -> None:
+        from runbook.plots import show, throughput_vs_tpot
+
+        show([throughput_vs_tpot(self.runs, self.reference)])
+
+
+def build(step: Any, sources: list[str] | None = None) -> Report:
+    srcs = list(sources or [])
+    if not srcs and (step.run.path / "results.jsonl").exists():
+        srcs = [str(step.run.path)]
+    ref = load_reference(step.profile.report.reference)
+    return Report(step.profile, gather(srcs), ref)

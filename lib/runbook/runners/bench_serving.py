@@ -1,0 +1,114 @@
+"""The bench_serving runner: sglang 0.5.7's own ``python3 -m sglang.bench_serving``.
+
+Runs with the recipe's arguments where SGLang lives — inside the container through the launcher
+(``docker exec``), or as a local command — with ``--output-file`` in the run folder and
+``--output-details``. The printed block is captured too, and both are parsed. bench_serving 0.5.7
+silently runs fewer requests when its ``--dataset-path`` file holds fewer conversations than
+``--num-prompts`` (and exits 0): the tier fails unless ``completed == num_prompts``.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from runbook.errors import BenchError, ResultParseError
+from runbook.results import parse_jsonl, parse_printed
+from runbook.runners import BenchSpec, RunnerResult, out_path
+
+DETAIL_KEYS = ("input_lens", "output_lens", "ttfts", "itls", "generated_texts", "errors")
+
+
+def bench_argv(spec: BenchSpec, output_file: str, python: str = "python3",
+               flush_cache: bool = False) -> list[str]:
+    """The recipe's benchmark command for this tier (plus the output file and details)."""
+    rate = "inf" if math.isinf(spec.request_rate) else f"{spec.request_rate:g}"
+    argv = [python, "-m", "sglang.bench_serving", "--backend", spec.backend,
+            "--base-url", spec.endpoint, "--model", spec.model]
+    if spec.tokenizer:
+        argv += ["--tokenizer", spec.tokenizer]
+    argv += ["--dataset-name", "random"]
+    if spec.dataset_path:
+        argv += ["--dataset-path", spec.dataset_path]
+    argv += ["--random-input-len", str(spec.input_len), "--random-output-len", str(spec.output_len),
+             "--random-range-ratio", f"{spec.range_ratio:g}", "--num-prompts", str(spec.num_prompts),
+             "--max-concurrency", str(spec.concurrency), "--request-rate", rate,
+             "--seed", str(spec.seed), "--warmup-requests", str(spec.warmup_requests),
+             "--output-file", output_file, "--output-details"]
+    if flush_cache:
+        argv.append("--flush-cache")
+    if spec.tag:
+        argv += ["--tag", spec.tag]
+    return argv + list(spec.extra_args)
+
+
+class BenchServingRunner:
+    name = "bench_serving"
+
+    def __init__(self, launcher: Any = None, out=print, python: str = "python3",
+                 flush_endpoint: bool = False) -> None:
+        """``launcher``: run inside its container/process host; None: a local command."""
+        self.launcher = launcher
+        self.out = out
+        self.python = python
+        self.flush_endpoint = flush_endpoint  # the server has /flush_cache (SGLang)
+
+    def _where(self, host_path: Path) -> str:
+        if self.launcher is not None and hasattr(self.launcher, "container_path"):
+            return self.launcher.container_path(host_path)
+        return str(host_path)
+
+    def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
+        jsonl = out_path(out_dir, spec, ".jsonl")
+        log = out_path(out_dir, spec, ".log")
+        jsonl.unlink(missing_ok=True)
+        argv = bench_argv(spec, self._where(jsonl), self.python,
+                          flush_cache=spec.flush_cache and self.flush_endpoint)
+        self.out("$ " + " ".join(shlex.quote(a) for a in argv))
+        env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else None
+        if self.launcher is not None:
+            res = self.launcher.exec(argv, timeout_s=spec.request_timeout_s * 2, env=env)
+            code, output = res.code, res.output
+        else:
+            p = subprocess.run(argv, capture_output=True, text=True)
+            code, output = p.returncode, p.stdout + p.stderr
+            self.out(output)
+        log.write_text(output)
+        if code != 0:
+            raise BenchError(f"bench_serving exited with code {code} (tier {spec.tier})",
+                             hint=f"its output is in {log}", log=str(log))
+        if not jsonl.exists():
+            raise BenchError(f"bench_serving wrote no {jsonl.name} (tier {spec.tier})",
+                             hint=f"its output is in {log}")
+        rows = parse_jsonl(jsonl.read_text(), str(jsonl))
+        row = rows[-1]
+        try:
+            printed_rows = parse_printed(output, str(log))
+            printed = _block_text(output)
+        except ResultParseError:
+            printed_rows, printed = [], ""
+        row = {**row, **spec.workload_fields(), "runner": self.name}
+        row["failed"] = sum(1 for e in row.get("errors") or [] if e)
+        notes = []
+        if printed_rows and printed_rows[-1].get("max_itl_ms") is not None:
+            row["max_itl_ms"] = printed_rows[-1]["max_itl_ms"]  # printed, not written to JSONL
+        result = RunnerResult(row, printed, {"jsonl": str(jsonl), "log": str(log)}, None, notes)
+        if row.get("completed") != spec.num_prompts:
+            raise BenchError(
+                f"bench_serving completed {row.get('completed')} of {spec.num_prompts} requests "
+                f"(tier {spec.tier}): {row['failed']} failed; a --dataset-path file with fewer "
+                "conversations than --num-prompts also shrinks the run silently",
+                hint=f"check the dataset file and {log}", result=result)
+        return result
+
+
+def _block_text(output: str) -> str:
+    lines = output.splitlines()
+    start = next((i for i, ln in enumerate(lines) if "Serving Benchmark Result" in ln), None)
+    if start is None:
+        return ""
+    end = next((j for j in range(start + 1, len(lines)) if set(lines[j].strip()) == {"="}), len(lines) - 1)
+    return "\n".join(lines[start:end + 1])

@@ -1,0 +1,221 @@
+"""The builtin runner: bench_serving 0.5.7's methodology in the lib's own async client.
+
+Point for point: the same seeded lengths (``runbook.workload``); prompts of exact token length
+(token ids on ``/v1/completions``, ``input_ids`` on SGLang's ``/generate``); rate inf = every
+request created at t=0 behind a semaphore of N (a closed loop of N streams), a finite rate draws
+exponential gaps from the same NumPy stream right after the lengths, as bench_serving does;
+warm-up with request 0 capped at 32 tokens; ``/flush_cache`` after warm-up where the server has
+it; ignore_eos; temperature 0. One httpx client with explicit limits and timeouts, closed in
+``finally``; chunk times from a monotonic clock; every request recorded, failures included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from runbook.errors import BenchError
+from runbook.metrics import RequestRecord, summarize
+from runbook.progress import Progress
+from runbook.results import format_block
+from runbook.runners import BenchSpec, RunnerResult, out_path
+from runbook.workload import Workload
+
+PROMPT_SEED_OFFSET = 7919  # prompt token ids come from their own stream, lengths stay exact
+
+
+def vocab_ids(tokenizer: str | None, fallback: int = 1000) -> np.ndarray:
+    """Ids of ordinary tokens: from tokenizer.json when there is one, else 100..fallback."""
+    if tokenizer:
+        path = Path(tokenizer)
+        tj = path / "tokenizer.json" if path.is_dir() else path
+        if tj.is_file():
+            data = json.loads(tj.read_text())
+            vocab = data.get("model", {}).get("vocab", {})
+            special = {t["id"] for t in data.get("added_tokens", [])}
+            ids = sorted(i for i in vocab.values() if i not in special)
+            if ids:
+                return np.asarray(ids[len(ids) // 10:] or ids)  # skip the byte alphabet
+    return np.arange(100, fallback)
+
+
+class BuiltinRunner:
+    name = "builtin"
+
+    def __init__(self, launcher: Any = None, out=print, native: bool | None = None) -> None:
+        self.out = out
+        self.native = native  # None: use /generate when the server has it
+
+    # ------------------------------------------------------------------------------------------
+    def plan(self, spec: BenchSpec) -> tuple[list[list[int]], list[int], list[float]]:
+        w = Workload(spec.num_prompts, spec.input_len, spec.output_len, spec.range_ratio, spec.seed)
+        rng = np.random.RandomState(w.seed)
+        lo_in = max(int(w.input_len * w.range_ratio), 1)
+        lo_out = max(int(w.output_len * w.range_ratio), 1)
+        in_lens = rng.randint(lo_in, w.input_len + 1, size=w.num_prompts)
+        out_lens = rng.randint(lo_out, w.output_len + 1, size=w.num_prompts)
+        # bench_serving draws its Poisson gaps from the global NumPy stream after the lengths.
+        gaps = ([0.0] * w.num_prompts if math.isinf(spec.request_rate)
+                else [float(rng.exponential(1.0 / spec.request_rate)) for _ in range(w.num_prompts)])
+        ids = vocab_ids(spec.tokenizer)
+        prng = np.random.RandomState(w.seed + PROMPT_SEED_OFFSET)
+        prompts = [prng.choice(ids, size=int(n)).tolist() for n in in_lens]
+        return prompts, [int(x) for x in out_lens], gaps
+
+    async def _detect_native(self, client: httpx.AsyncClient, spec: BenchSpec) -> bool:
+        if self.native is not None:
+            return self.native
+        try:
+            r = await client.get(spec.endpoint + "/model_info")
+            return r.status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def _payload(self, spec: BenchSpec, prompt: list[int], max_tokens: int,
+                 native: bool) -> tuple[str, dict]:
+        if native:
+            return "/generate", {"input_ids": prompt, "stream": True,
+                                 "sampling_params": {"max_new_tokens": max_tokens, "temperature": 0.0,
+                                                     "ignore_eos": True}}
+        return "/v1/completions", {"model": spec.model, "prompt": prompt, "max_tokens": max_tokens,
+                                   "temperature": 0.0, "ignore_eos": True, "stream": True,
+                                   "stream_options": {"include_usage": True}}
+
+    async def _one(self, client: httpx.AsyncClient, spec: BenchSpec, rec: RequestRecord,
+                   prompt: list[int], native: bool, t0: float) -> RequestRecord:
+        path, body = self._payload(spec, prompt, rec.output_len_target, native)
+        st = time.perf_counter()
+        rec.start = st - t0
+        last = st
+        text_parts: list[str] = []
+        prev_tokens = 0
+        try:
+            async with client.stream("POST", spec.endpoint + path, json=body) as resp:
+                if resp.status_code != 200:
+                    rec.error = f"HTTP {resp.status_code}: {(await resp.aread()).decode(errors='replace')[:300]}"
+                    return rec
+                async for line in resp.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    now = time.perf_counter()
+                    obj = json.loads(data)
+                    if native:
+                        meta = obj.get("meta_info") or {}
+                        n = int(meta.get("completion_tokens") or 0)
+                        got = n > prev_tokens
+                        if got:
+                            rec.output_len = n
+                            prev_tokens = n
+                        txt = obj.get("text", "")
+                        text_parts = [txt]
+                    else:
+                        usage = obj.get("usage") or {}
+                        if usage.get("completion_tokens") is not None:
+                            rec.output_len = int(usage["completion_tokens"])
+                        choices = obj.get("choices") or []
+                        txt = choices[0].get("text", "") if choices else ""
+                        got = bool(txt)
+                        if got:
+                            text_parts.append(txt)
+                    if got:
+                        if rec.ttft == 0.0:
+                            rec.ttft = now - st
+                        else:
+                            rec.itl.append(now - last)
+                        last = now
+                rec.latency = time.perf_counter() - st
+            if rec.output_len == 0:  # no usage from the server: count the chunks
+                rec.output_len = len(rec.itl) + (1 if rec.ttft else 0)
+            rec.generated_text = "".join(text_parts)
+            rec.success = rec.ttft > 0
+            if not rec.success:
+                rec.error = "stream ended without a token"
+        except (httpx.HTTPError, json.JSONDecodeError, OSError) as e:
+            rec.error = f"{type(e).__name__}: {e}"[:300]
+            rec.latency = time.perf_counter() - st
+        return rec
+
+    async def _run(self, spec: BenchSpec) -> tuple[list[RequestRecord], float, list[str]]:
+        prompts, out_lens, gaps = self.plan(spec)
+        notes: list[str] = []
+        limits = httpx.Limits(max_connections=spec.concurrency + 4,
+                              max_keepalive_connections=spec.concurrency + 4)
+        # read: the longest silence allowed between two chunks of one stream.
+        timeout = httpx.Timeout(connect=10.0, read=spec.request_timeout_s, write=30.0, pool=None)
+        headers = {"Authorization": f"Bearer {spec.api_key}"} if spec.api_key else {}
+        client = httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers)
+        try:
+            native = await self._detect_native(client, spec)
+            notes.append("prompts: token ids on " + ("/generate (SGLang native)" if native
+                                                     else "/v1/completions"))
+            t0 = time.perf_counter()
+            for _ in range(spec.warmup_requests):
+                w = RequestRecord(-1, len(prompts[0]), min(out_lens[0], 32))
+                w = await self._one(client, spec, w, prompts[0], native, t0)
+                if not w.success:
+                    raise BenchError(f"warm-up request failed: {w.error}",
+                                     hint="check the endpoint, model name and server log")
+            if spec.flush_cache:
+                try:
+                    r = await client.post(spec.endpoint + "/flush_cache")
+                    notes.append(f"cache: POST /flush_cache → {r.status_code}")
+                except httpx.TransportError as e:
+                    notes.append(f"cache: /flush_cache failed ({type(e).__name__})")
+            await asyncio.sleep(1.0)  # as bench_serving does after warm-up
+            sem = asyncio.Semaphore(spec.concurrency)
+            prog = Progress(f"tier {spec.tier}: builtin c={spec.concurrency}", total=spec.num_prompts,
+                            unit="req")
+            records = [RequestRecord(i, len(p), n) for i, (p, n) in enumerate(zip(prompts, out_lens, strict=False))]
+            t0 = time.perf_counter()
+
+            async def limited(rec: RequestRecord) -> RequestRecord:
+                async with sem:
+                    r = await self._one(client, spec, rec, prompts[rec.index], native, t0)
+                prog.update(1, f"{sum(1 for x in records if x.error)} failed")
+                return r
+
+            tasks = []
+            for rec, gap in zip(records, gaps, strict=False):
+                tasks.append(asyncio.create_task(limited(rec)))
+                if gap:
+                    await asyncio.sleep(gap)
+            await asyncio.gather(*tasks)
+            duration = time.perf_counter() - t0
+            prog.close(f"{sum(r.success for r in records)}/{len(records)} ok in {duration:.1f} s")
+            return records, duration, notes
+        finally:
+            await client.aclose()
+
+    def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
+        records, duration, notes = _run_coro(self._run(spec))
+        row = {**spec.workload_fields(), **summarize(records, duration), "runner": self.name,
+               "total_output_tokens_retokenized": None}
+        rec_file = out_path(out_dir, spec, ".records.jsonl")
+        with open(rec_file, "w") as fh:
+            for r in records:
+                fh.write(json.dumps(r.as_dict()) + "\n")
+        printed = format_block(row)
+        (out_path(out_dir, spec, ".log")).write_text("\n".join(notes) + "\n" + printed + "\n")
+        return RunnerResult(row, printed, {"records": str(rec_file)}, records, notes)
+
+
+def _run_coro(coro):
+    """Run a coroutine from sync code, also inside Jupyter's already-running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, coro).result()

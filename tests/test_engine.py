@@ -1,0 +1,144 @@
+"""Integration: the local engine image, really built and really run (issue: embedded default).
+
+One server for the module: up through the same lib the notebooks and `runbook engine up` use,
+then the checks the embedded default promises, then teardown with nothing left behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from runbook import deploy
+from runbook.launchers import get_launcher
+from runbook.params import load_profile
+from runbook.runfolder import RunFolder
+
+pytestmark = pytest.mark.engine
+PORT = 30123
+NAME = "runbook-test-engine"
+
+
+@pytest.fixture(scope="module")
+def engine(engine_image, tmp_path_factory):
+    p = load_profile("local", [f"server.port={PORT}", f"container.name={NAME}",
+                               f"target.endpoint=http://127.0.0.1:{PORT}"])
+    run = RunFolder.create("local-test", root=tmp_path_factory.mktemp("runs"))
+    info = deploy.up(p, run)
+    print(f"ready in {info['seconds']} s (deployment {info['total_seconds']} s)")
+    yield p, run
+    deploy.teardown(p, run)
+
+
+def _png_data_url(color=(200, 30, 30)) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), color).save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_health_and_facts(engine):
+    p, run = engine
+    assert httpx.get(p.endpoint + "/health", timeout=10).status_code == 200
+    state = run.read_state()
+    assert state["ready"]["probe"] == "/health"  # /health_generate is absent on vLLM: fell back
+    assert any("/health_generate → 404" in h for h in state["ready"]["history"])
+    assert state["facts"]["served_models"] == ["tiny-llava"]
+    assert state["facts"]["max_model_len"] == 4096
+
+
+def test_1000_token_completion_with_ignore_eos(engine):
+    p, _ = engine
+    prompt = [100 + (i % 700) for i in range(1000)]
+    r = httpx.post(p.endpoint + "/v1/completions", timeout=300, json={
+        "model": "tiny-llava", "prompt": prompt, "max_tokens": 1000, "ignore_eos": True,
+        "temperature": 0})
+    usage = r.json()["usage"]
+    assert usage["prompt_tokens"] == 1000 and usage["completion_tokens"] == 1000
+
+
+def test_image_tokens_are_counted(engine):
+    p, _ = engine
+
+    def ask(content):
+        r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, json={
+            "model": "tiny-llava", "max_tokens": 4,
+            "messages": [{"role": "user", "content": content}]})
+        assert r.status_code == 200, r.text
+        return r.json()["usage"]["prompt_tokens"]
+
+    text_only = ask([{"type": "text", "text": "what colour is this?"}])
+    one = ask([{"type": "text", "text": "what colour is this?"},
+               {"type": "image_url", "image_url": {"url": _png_data_url()}}])
+    assert one >= text_only + 64  # 112 px / 14 px patches → 64 image tokens
+
+
+def test_named_tool_call_returns_tool_calls(engine):
+    p, _ = engine
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "weather for a city",
+        "parameters": {"type": "object", "additionalProperties": False, "required": ["city"],
+                       "properties": {"city": {"type": "string", "enum": ["Paris", "Tokyo"]}}}}}]
+    r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, json={
+        "model": "tiny-llava", "max_tokens": 64, "tools": tools,
+        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+        "messages": [{"role": "user", "content": "weather in Paris?"}]})
+    calls = r.json()["choices"][0]["message"]["tool_calls"]
+    assert calls and calls[0]["function"]["name"] == "get_weather"
+    assert json.loads(calls[0]["function"]["arguments"])["city"] in ("Paris", "Tokyo")
+
+
+def test_bench_serving_057_in_the_container_reproduces_tier1_totals(engine):
+    p, run = engine
+    launcher = get_launcher(p, run)
+    res = launcher.exec([
+        "python3", "-m", "sglang.bench_serving", "--backend", "vllm", "--base-url", p.endpoint,
+        "--model", "tiny-llava", "--tokenizer", "/models/tiny-llava", "--dataset-name", "random",
+        "--dataset-path", "/data/sharegpt.json", "--random-input-len", "1000",
+        "--random-output-len", "1000", "--num-prompts", "10", "--max-concurrency", "1",
+        "--request-rate", "inf", "--output-file", "/runbook/run/tier1.jsonl"], echo=False)
+    assert res.code == 0, res.output[-2000:]
+    assert "Serving Benchmark Result" in res.output
+    row = json.loads((run.path / "tier1.jsonl").read_text().splitlines()[-1])
+    assert (row["completed"], row["total_input_tokens"], row["total_output_tokens"]) == (10, 6101, 4220)
+
+
+def test_generated_model_is_byte_identical_when_regenerated(engine, root):
+    """A fresh generation (new container, new process) matches the committed manifest."""
+    p, _ = engine
+    out = subprocess.run(
+        ["docker", "run", "--rm", p.container.image, "sh", "-c",
+         "python3 /opt/runbook/make_model.py /tmp/m >/dev/null 2>&1 && cd /tmp/m && sha256sum *"],
+        capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    committed = (root / "lib/runbook/engine/tiny-llava.sha256").read_text()
+    assert sorted(out.stdout.split("\n")) == sorted(committed.split("\n"))
+
+
+def test_cli_engine_up_status_down_leaves_nothing(engine_image, tmp_path):
+    env = {**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)}
+    args = ["-p", "server.port=30125", "-p", "container.name=runbook-test-cli",
+            "-p", "target.endpoint=http://127.0.0.1:30125"]
+    run = lambda *a: subprocess.run([sys.executable, "-m", "runbook", "engine", *a],  # noqa: E731
+                                    capture_output=True, text=True, env=env, timeout=900)
+    up = run("up", *args)
+    try:
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        assert "ready: http://127.0.0.1:30125" in up.stdout
+        st = run("status")
+        assert json.loads(st.stdout)["health"] == 200
+    finally:
+        down = run("down")
+    assert down.returncode == 0 and "removed" in down.stdout
+    ps = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "name=runbook-test-cli"],
+                        capture_output=True, text=True)
+    assert ps.stdout.strip() == ""
+    host = subprocess.run(["pgrep", "-f", "port 30125"], capture_output=True, text=True)
+    assert host.stdout.strip() == ""
