@@ -17,7 +17,7 @@ NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 COMMON_PARAMS = '''profile: str = "local"  # profile name in params/ or a path to a YAML file
 run_dir: str = ""  # run folder to continue (empty: a new outputs/<run-id>/)
-overrides: list = []  # profile overrides as "key=value" strings, validated like the CLI's -p
+overrides: list = []  # profile overrides, each key=value, validated as by the CLI -p option
 '''
 
 
@@ -197,15 +197,15 @@ container); `builtin` is the lib's async client with the same methodology, for e
 SGLang beside them; `auto` takes the profile's choice. If no server answers, the embedded default
 is started for this notebook and stopped at its end."""),
         params('''tier: str = ""  # low | medium | high | custom (empty: chosen by concurrency, else low)
-concurrency: int | None = None  # --max-concurrency (None: the tier's)
-num_prompts: int | None = None  # --num-prompts (None: the tier's)
-input_len: int | None = None  # --random-input-len (None: the tier's)
-output_len: int | None = None  # --random-output-len (None: the tier's)
-range_ratio: float | None = None  # --random-range-ratio (None: the tier's, 0.0 in the recipe)
-request_rate: float | None = None  # requests/s; inf = all at once behind the concurrency cap
-seed: int | None = None  # --seed (None: the tier's, 1 as bench_serving 0.5.7)
-warmup_requests: int | None = None  # warm-up requests, not counted (None: the tier's, 1)
-flush_cache: bool | None = None  # flush the server's cache after warm-up (None: the tier's)
+concurrency: int = 0  # --max-concurrency (0: the tier's)
+num_prompts: int = 0  # --num-prompts (0: the tier's)
+input_len: int = 0  # --random-input-len (0: the tier's)
+output_len: int = 0  # --random-output-len (0: the tier's)
+range_ratio: float = -1.0  # --random-range-ratio (-1: the tier's, 0.0 in the recipe)
+request_rate: float = 0.0  # requests/s, or inf for all at once behind the cap (0: the tier's)
+seed: int = -1  # --seed (-1: the tier's, 1 as bench_serving 0.5.7)
+warmup_requests: int = -1  # warm-up requests, not counted (-1: the tier's, 1)
+flush_cache: str = ""  # "true" | "false": flush the server's cache after warm-up ("": the tier's)
 runner: str = "auto"  # auto | bench_serving | builtin
 endpoint: str = ""  # server base URL (empty: the profile's)
 tag: str = ""  # free-form tag written into the result
@@ -213,7 +213,7 @@ tag: str = ""  # free-form tag written into the result
         code('''
 from runbook import bench, nbtools
 step = nbtools.open_step("bench", profile, run_dir, overrides, endpoint)
-tier_name, workload = bench.resolve_tier(step.profile, tier, concurrency, num_prompts=num_prompts, input_len=input_len, output_len=output_len, range_ratio=range_ratio, request_rate=request_rate, seed=seed, warmup_requests=warmup_requests, flush_cache=flush_cache)
+tier_name, workload = bench.resolve_notebook_tier(step.profile, tier, concurrency=concurrency, num_prompts=num_prompts, input_len=input_len, output_len=output_len, range_ratio=range_ratio, request_rate=request_rate, seed=seed, warmup_requests=warmup_requests, flush_cache=flush_cache)
 print(f"tier {tier_name}: {workload}")'''),
         md("## The server (started here only if none answers)"),
         code('''

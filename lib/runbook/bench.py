@@ -65,22 +65,45 @@ def resolve_tier(p: Profile, tier: str = "", concurrency: int | None = None,
         raise
 
 
+# bench.ipynb's "use the tier's value" defaults (papermill needs plain literals, not None).
+UNSET = {"concurrency": 0, "num_prompts": 0, "input_len": 0, "output_len": 0, "range_ratio": -1.0,
+         "request_rate": 0.0, "seed": -1, "warmup_requests": -1, "flush_cache": ""}
+
+
+def resolve_notebook_tier(p: Profile, tier: str = "", **values: Any) -> tuple[str, Tier]:
+    """bench.ipynb's parameters → the tier rule: values equal to UNSET mean "the tier's"."""
+    unknown = set(values) - set(UNSET)
+    if unknown:
+        raise ParamsError(f"unknown bench parameter(s): {', '.join(sorted(unknown))}",
+                          field="bench", allowed=", ".join(UNSET))
+    given = {k: v for k, v in values.items() if not (v == UNSET[k] and type(v) is type(UNSET[k]))}
+    if isinstance(given.get("flush_cache"), str):
+        flag = given["flush_cache"].strip().lower()
+        if flag not in ("true", "false"):
+            raise ParamsError(f"flush_cache must be 'true', 'false' or '' (the tier's), got {flag!r}",
+                              field="flush_cache")
+        given["flush_cache"] = flag == "true"
+    conc = given.pop("concurrency", None)
+    return resolve_tier(p, tier, conc, **given)
+
+
 def make_spec(p: Profile, name: str, t: Tier, runner: str, endpoint: str | None = None,
               tag: str | None = None) -> BenchSpec:
-    from runbook.launchers import expand, weights_dir
+    """The tier as a runner sees it. bench_serving runs inside the engine's environment (the
+    container or the engine venv), so it gets the server's tokenizer path and the dataset file;
+    the builtin client runs here and uses the host-side tokenizer."""
+    from runbook.launchers import expand_path
 
-    inside = runner == "bench_serving" and p.container.launcher == "docker"
+    inside = runner == "bench_serving"
     tokenizer = (p.server.tokenizer_path or p.server.model_path) if inside else p.target.tokenizer
-    if tokenizer and "${WEIGHTS_DIR}" in tokenizer:
-        tokenizer = tokenizer.replace("${WEIGHTS_DIR}", str(weights_dir(p)))
-    del expand
     return BenchSpec(
         tier=name, concurrency=t.concurrency, num_prompts=t.num_prompts, input_len=t.input_len,
         output_len=t.output_len, range_ratio=t.range_ratio, request_rate=t.request_rate, seed=t.seed,
         warmup_requests=t.warmup_requests, flush_cache=t.flush_cache,
         endpoint=endpoint or p.endpoint, model=p.target.model, backend=p.benchmark.backend,
-        tokenizer=tokenizer, dataset_path=p.benchmark.dataset_path if inside else None, tag=tag,
-        extra_args=list(p.benchmark.extra_args) if runner == "bench_serving" else [],
+        tokenizer=expand_path(tokenizer, p), tag=tag,
+        dataset_path=expand_path(p.benchmark.dataset_path, p) if inside else None,
+        extra_args=list(p.benchmark.extra_args) if inside else [],
     )
 
 
@@ -124,7 +147,10 @@ def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher:
     if runner == "bench_serving":
         flush = bool((facts.get("endpoints") or {}).get("/flush_cache") == 200 or
                      (facts.get("sglang_native") or {}).get("/server_info"))
-        r = get_runner(runner)(launcher=launcher, out=out, flush_endpoint=flush)
+        from runbook.launchers import expand_path
+
+        r = get_runner(runner)(launcher=launcher, out=out, flush_endpoint=flush,
+                               python=expand_path(p.server.python, p) or "python3")
     else:
         r = get_runner(runner)(out=out)
     bench_dir = run.path / "bench"

@@ -175,6 +175,12 @@ def cmd_engine(a: argparse.Namespace) -> int:
     return engine_cli.run(a)
 
 
+def cmd_run(a: argparse.Namespace) -> int:
+    from runbook.orchestrate import main_run
+
+    return main_run(a.profile, a.param)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="runbook", description="SGLang Kimi K2 runbook operations")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
@@ -212,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--meta", action="append", help="KEY=VALUE facts about the run")
     c.add_argument("--format", choices=("text", "json"), default="text")
     c.set_defaults(fn=cmd_compare)
+
+    r = sub.add_parser("run", help="the whole runbook: every notebook, a run folder, an HTML report")
+    r.add_argument("-f", "--profile", default="local", help="profile name or YAML path")
+    r.add_argument("-p", "--param", action="append", default=[], help="KEY=VALUE override")
+    r.set_defaults(fn=cmd_run)
 
     e = sub.add_parser("engine", help="the local engine: build | up | down | status")
     e.add_argument("action", choices=("build", "up", "down", "status"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import httpx
 
@@ -23,6 +24,16 @@ def run(a: argparse.Namespace) -> int:
         from runbook.engine.build import build
 
         p = load_profile(a.profile, a.param)
+        if p.container.launcher == "process":
+            from runbook.engine.venv import build_venv
+            from runbook.launchers import expand_path, weights_dir
+
+            py = Path(expand_path(p.server.python, p) or "")
+            data = Path(expand_path(p.benchmark.dataset_path, p) or "")
+            res = build_venv(py.parent.parent, weights_dir(p), data)
+            print(f"engine venv {res['venv']}: " + ("cached (inputs unchanged)" if res["cached"]
+                                                    else f"built in {res['seconds']:.0f} s"))
+            return 0
         rep = build(tag=p.container.image if p.container.build == "local" else "runbook-engine:local",
                     force=a.force)
         print(rep.as_text())

@@ -53,6 +53,14 @@ def expand(value: str, p: Profile, run: RunFolder) -> str:
             .replace("${PROJECT_ROOT}", str(PROJECT_ROOT)))
 
 
+def expand_path(value: str | None, p: Profile) -> str | None:
+    """``${WEIGHTS_DIR}`` / ``${PROJECT_ROOT}`` in a value that doesn't depend on the run."""
+    if value is None:
+        return None
+    return (value.replace("${WEIGHTS_DIR}", str(weights_dir(p)))
+            .replace("${PROJECT_ROOT}", str(PROJECT_ROOT)))
+
+
 def wrapper_script(cmd: LaunchCommand, log: str, pid: str, exitf: str, workdir: str = "/tmp") -> str:
     """Start ``cmd`` in the background with its output in ``log``; record pid and exit code."""
     argv = " ".join(shlex.quote(a) for a in cmd.argv)

@@ -33,8 +33,15 @@ def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: A
               endpoint: str = "") -> Step:
     if overrides is None:
         overrides = []
-    if isinstance(overrides, str):
-        overrides = [o for o in overrides.split(",") if o.strip()]
+    if isinstance(overrides, str):  # papermill -p passes text: a YAML list or "a=1,b=2"
+        import yaml
+
+        try:
+            parsed = yaml.safe_load(overrides)
+        except yaml.YAMLError:
+            parsed = None
+        overrides = parsed if isinstance(parsed, list) else [
+            o.strip() for o in overrides.split(",") if o.strip()]
     if not isinstance(overrides, (list, tuple, dict)):
         raise ParamsError(f"overrides must be a list of 'key=value' strings, got {overrides!r}",
                           field="overrides")

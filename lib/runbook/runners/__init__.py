@@ -71,5 +71,5 @@ def get_runner(name: str):
     return runners[name]
 
 
-def out_path(out_dir: Path, spec: BenchSpec, suffix: str) -> Path:
-    return out_dir / f"bench-{spec.tier}{suffix}"
+def out_path(out_dir: Path, spec: BenchSpec, runner: str, suffix: str) -> Path:
+    return out_dir / f"bench-{spec.tier}-{runner}{suffix}"

@@ -62,8 +62,8 @@ class BenchServingRunner:
         return str(host_path)
 
     def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
-        jsonl = out_path(out_dir, spec, ".jsonl")
-        log = out_path(out_dir, spec, ".log")
+        jsonl = out_path(out_dir, spec, self.name, ".jsonl")
+        log = out_path(out_dir, spec, self.name, ".log")
         jsonl.unlink(missing_ok=True)
         argv = bench_argv(spec, self._where(jsonl), self.python,
                           flush_cache=spec.flush_cache and self.flush_endpoint)

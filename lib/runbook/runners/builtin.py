@@ -200,12 +200,12 @@ class BuiltinRunner:
         records, duration, notes = _run_coro(self._run(spec))
         row = {**spec.workload_fields(), **summarize(records, duration), "runner": self.name,
                "total_output_tokens_retokenized": None}
-        rec_file = out_path(out_dir, spec, ".records.jsonl")
+        rec_file = out_path(out_dir, spec, self.name, ".records.jsonl")
         with open(rec_file, "w") as fh:
             for r in records:
                 fh.write(json.dumps(r.as_dict()) + "\n")
         printed = format_block(row)
-        (out_path(out_dir, spec, ".log")).write_text("\n".join(notes) + "\n" + printed + "\n")
+        (out_path(out_dir, spec, self.name, ".log")).write_text("\n".join(notes) + "\n" + printed + "\n")
         return RunnerResult(row, printed, {"records": str(rec_file)}, records, notes)
 
 

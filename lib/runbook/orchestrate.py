@@ -1,0 +1,219 @@
+"""``runbook run``: every notebook in order, with papermill, into a new run folder.
+
+preflight → container → server → basic → vision → tools → the three tiers → report, then
+teardown — always, even after a failure or an interrupt. A failed step's executed notebook is
+kept (papermill puts the error on top); the steps after it are marked skipped with the reason;
+the command exits non-zero and prints where the report is. The run folder gets summary.json
+(verdicts per step and tier), environment.json, results.jsonl/csv, the executed notebooks, their
+HTML pages and index.html.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook.errors import RunbookError
+from runbook.params import PROJECT_ROOT, Profile, load_profile
+from runbook.runfolder import OUTPUTS, RunFolder, write_json
+
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+
+
+@dataclass
+class StepSpec:
+    name: str
+    notebook: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def default_steps(p: Profile) -> list[StepSpec]:
+    steps = [StepSpec("preflight", "00_preflight.ipynb"), StepSpec("container", "01_container.ipynb"),
+             StepSpec("server", "02_server.ipynb"), StepSpec("basic", "03_basic.ipynb"),
+             StepSpec("vision", "04_vision.ipynb"), StepSpec("tools", "05_tools.ipynb")]
+    steps += [StepSpec(f"bench-{t}", "bench.ipynb", {"tier": t}) for t in p.benchmark.tiers]
+    steps.append(StepSpec("report", "report.ipynb"))
+    return steps
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    notebook: str
+    status: str = "SKIPPED"
+    seconds: float = 0.0
+    detail: str = ""
+    output: str = ""
+    html: str = ""
+    html_seconds: float = 0.0
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def environment(p: Profile, run: RunFolder) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    st = run.read_state()
+    c, f = st.get("container") or {}, st.get("facts") or {}
+    return {
+        "profile": p.profile, "overrides": st.get("overrides") or [],
+        "resolved_params": p.model_dump(mode="json"),
+        "image": c.get("image"), "image_id": c.get("image_id"), "image_digests": c.get("image_digests"),
+        "engine": f.get("engine"), "engine_version": f.get("engine_version"),
+        "runbook_commit": git_commit(), "python": platform.python_version(),
+        "host": platform.node(),
+        "packages": {k: version(k) for k in ("papermill", "nbconvert", "pandas", "pydantic", "docker",
+                                             "openai", "httpx")},
+    }
+
+
+def step_status(run: RunFolder, step: StepSpec) -> str:
+    st = run.read_state()
+    if step.name.startswith("bench-"):
+        return (st.get(f"tier_{step.params.get('tier')}") or {}).get("verdict", "PASS")
+    checks = (st.get("steps") or {}).get(step.name) or {}
+    return checks.get("status", "PASS")
+
+
+def run_all(profile: str, overrides: list[str] | None = None, out=print,
+            steps: list[StepSpec] | None = None, outputs: Path | None = None) -> tuple[int, RunFolder]:
+    import papermill as pm
+
+    ov = list(overrides or [])
+    p = load_profile(profile, ov)  # validated before anything starts
+    run = RunFolder.create(p.profile, outputs or OUTPUTS)
+    run.update_state(profile=p.profile, overrides=ov, params=p.model_dump(mode="json"))
+    nb_dir = run.path / "notebooks"
+    nb_dir.mkdir()
+    plan = steps or default_steps(p)
+    outcomes = [StepOutcome(s.name, s.notebook) for s in plan]
+    out(f"run {run.run_id}: {len(plan)} steps, folder {run.path}")
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    failed: str | None = None
+    t_run = time.monotonic()
+    try:
+        for i, (s, o) in enumerate(zip(plan, outcomes)):
+            if failed:
+                o.status, o.detail = "SKIPPED", f"skipped: step {failed!r} failed"
+                continue
+            o.output = str(nb_dir / f"{i:02d}-{s.name}.ipynb")
+            params = {"profile": str(profile), "run_dir": str(run.path), "overrides": ov, **s.params}
+            out(f"[{i + 1}/{len(plan)}] {s.name} ({s.notebook})")
+            t0 = time.monotonic()
+            try:
+                pm.execute_notebook(str(NOTEBOOKS / s.notebook), o.output, parameters=params,
+                                    kernel_name="python3", progress_bar=False, log_output=False,
+                                    cwd=str(PROJECT_ROOT))
+                o.status = step_status(run, s)
+                o.detail = "ok" if o.status != "SKIPPED" else _skip_reason(run, s)
+            except pm.PapermillExecutionError as e:
+                o.status, o.detail = "FAIL", f"{e.ename}: {str(e.evalue)[:400]}"
+                failed = s.name
+            o.seconds = round(time.monotonic() - t0, 1)
+            out(f"    {o.status} in {o.seconds:.0f} s" + (f" — {o.detail}" if o.status == "FAIL" else ""))
+    except (Interrupted, KeyboardInterrupt) as e:
+        failed = f"interrupted ({e})"
+        for o in outcomes:
+            if o.status == "SKIPPED" and not o.detail:
+                o.detail = f"skipped: run {failed}"
+        out(f"run {failed}: tearing down")
+    finally:
+        teardown_lines = _teardown(p, run, ov, nb_dir, out)
+        for sig, h in old.items():
+            signal.signal(sig, h)
+    total = round(time.monotonic() - t_run, 1)
+    _finish(p, run, outcomes, teardown_lines, total, failed, out)
+    return (0 if not failed else 1), run
+
+
+def _skip_reason(run: RunFolder, s: StepSpec) -> str:
+    checks = ((run.read_state().get("steps") or {}).get(s.name) or {}).get("checks") or []
+    return "; ".join(c["detail"] for c in checks if c["status"] == "SKIPPED")[:300]
+
+
+def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> list[str]:
+    """The teardown notebook, and the lib call directly should the notebook itself fail."""
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(str(NOTEBOOKS / "99_teardown.ipynb"), str(nb_dir / "99-teardown.ipynb"),
+                            parameters={"profile": p.profile, "run_dir": str(run.path), "overrides": ov},
+                            kernel_name="python3", progress_bar=False, cwd=str(PROJECT_ROOT))
+        lines = run.read_state().get("teardown") or []
+    except Exception as e:  # teardown must happen whatever broke
+        from runbook.deploy import teardown
+
+        lines = [f"teardown notebook failed ({type(e).__name__}); torn down directly"] + teardown(p, run)
+    out("teardown: " + "; ".join(lines))
+    return lines
+
+
+def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_lines: list[str],
+            total: float, failed: str | None, out) -> None:
+    from runbook import html
+    from runbook.bench import load_results
+
+    df = load_results(run)
+    if not df.empty:
+        df.to_csv(run.path / "results.csv", index=False)
+    env = environment(p, run)
+    write_json(run.path / "environment.json", env)
+    for o in outcomes:
+        if o.output and Path(o.output).exists():
+            t0 = time.monotonic()
+            o.html = html.export_notebook(Path(o.output))
+            o.html_seconds = round(time.monotonic() - t0, 2)
+    st = run.read_state()
+    tiers = {k[5:]: v for k, v in st.items() if k.startswith("tier_")}
+    summary = {
+        "run_id": run.run_id, "profile": p.profile, "status": "FAIL" if failed else "PASS",
+        "failed_step": failed, "total_seconds": total,
+        "steps": [asdict(o) for o in outcomes], "tiers": tiers, "teardown": teardown_lines,
+        "ready_seconds": (st.get("ready") or {}).get("seconds"),
+    }
+    write_json(run.path / "summary.json", summary)
+    index = html.write_index(run, summary, env, df)
+    from runbook import browser
+
+    if browser.chromium():  # a look at the page as a reader gets it; kept beside it
+        try:
+            pc = browser.check_page(Path(index), run.path / "index.png")
+            summary["index_console_messages"] = pc.console
+            write_json(run.path / "summary.json", summary)
+        except Exception as e:  # the report stands without its screenshot
+            out(f"screenshot skipped: {e}")
+    out(f"report: {index}")
+
+
+def main_run(profile: str, overrides: list[str]) -> int:
+    try:
+        code, run = run_all(profile, overrides)
+    except RunbookError as e:
+        print(f"runbook run: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"run": str(run.path), "index": str(run.path / "index.html"), "exit": code}))
+    return code

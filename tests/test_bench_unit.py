@@ -1,0 +1,137 @@
+"""Benchmark logic without a server: the tier rule, the summary arithmetic, the runner's plan,
+the builtin client's stream handling (an httpx MockTransport inside this one module's test)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx
+import numpy as np
+import pytest
+
+from runbook.bench import resolve_notebook_tier, resolve_tier
+from runbook.errors import ParamsError
+from runbook.metrics import RequestRecord, summarize
+from runbook.params import load_profile
+from runbook.runners import BenchSpec
+from runbook.runners.bench_serving import bench_argv
+from runbook.runners.builtin import BuiltinRunner
+from runbook.workload import Workload, fingerprint, random_lengths
+
+
+@pytest.fixture(scope="module")
+def prof():
+    return load_profile("mi300x-kimi-k2")
+
+
+def test_fingerprint_totals_for_the_three_tiers():
+    assert [tuple(fingerprint(Workload(n, 1000, 1000)).values())[-2:] for n in (10, 80, 500)] == [
+        (6101, 4220), (39668, 40805), (249831, 252662)]
+
+
+def test_fingerprint_equals_numpys_global_seeding():
+    np.random.seed(1)
+    a = np.random.randint(1, 1001, size=80)
+    b = np.random.randint(1, 1001, size=80)
+    i, o = random_lengths(Workload(80, 1000, 1000))
+    assert (a == i).all() and (b == o).all()
+
+
+def test_concurrency_alone_picks_the_tier(prof):
+    assert resolve_tier(prof, "", 100) [0] == "high"
+    name, t = resolve_notebook_tier(prof, "", concurrency=100)
+    assert name == "high" and t.num_prompts == 500 and t.concurrency == 100
+
+
+def test_explicit_values_win_and_unset_means_the_tiers(prof):
+    name, t = resolve_notebook_tier(prof, "", concurrency=16, num_prompts=20, seed=-1, range_ratio=-1.0)
+    assert name == "medium" and t.num_prompts == 20 and t.seed == 1 and t.range_ratio == 0.0
+    name, t = resolve_notebook_tier(prof, "low", concurrency=0, request_rate=0.0, flush_cache="false")
+    assert name == "low" and t.concurrency == 1 and math.isinf(t.request_rate) and t.flush_cache is False
+
+
+def test_custom_tier_defaults(prof):
+    name, t = resolve_notebook_tier(prof, "", concurrency=7)
+    assert name == "custom" and t.num_prompts == 70 and t.input_len == 1000
+    name, t = resolve_notebook_tier(prof, "", concurrency=0)
+    assert name == "low"
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"tier": "huge"}, "benchmark.tiers"),
+    ({"concurrency": -3}, "concurrency"),
+    ({"input_len": -5}, "input_len"),
+    ({"range_ratio": 2.0}, "range_ratio"),
+    ({"flush_cache": "maybe"}, "flush_cache"),
+    ({"tier": "custom"}, "concurrency"),
+])
+def test_bad_bench_parameters(prof, kw, field):
+    with pytest.raises(ParamsError) as e:
+        resolve_notebook_tier(prof, **kw)
+    assert field in str(e.value)
+
+
+def test_summary_arithmetic_matches_bench_serving():
+    recs = [RequestRecord(0, 10, 3, start=0.0, ttft=0.1, latency=0.5, itl=[0.2, 0.2], output_len=3,
+                          success=True),
+            RequestRecord(1, 20, 5, start=0.5, ttft=0.2, latency=1.0, itl=[0.2] * 4, output_len=5,
+                          success=True),
+            RequestRecord(2, 30, 5, start=0.6, error="HTTP 500", success=False)]
+    s = summarize(recs, duration=2.0)
+    assert (s["completed"], s["failed"], s["total_input_tokens"], s["total_output_tokens"]) == (2, 1, 30, 8)
+    assert s["request_throughput"] == 1.0 and s["output_throughput"] == 4.0
+    assert s["mean_ttft_ms"] == pytest.approx(150.0)
+    assert s["mean_tpot_ms"] == pytest.approx((200.0 + 200.0) / 2)
+    assert s["mean_e2e_latency_ms"] == pytest.approx(750.0)
+    assert s["concurrency"] == pytest.approx(0.75)
+    assert s["max_itl_ms"] == pytest.approx(200.0)
+    assert s["max_concurrent_requests"] == 2
+
+
+def test_bench_argv_is_the_recipes_command():
+    spec = BenchSpec("high", 100, 500, 1000, 1000, endpoint="http://127.0.0.1:30000",
+                     model="moonshotai/Kimi-K2-Instruct", backend="sglang")
+    argv = bench_argv(spec, "/out.jsonl")
+    text = " ".join(argv)
+    for part in ("-m sglang.bench_serving", "--backend sglang", "--dataset-name random",
+                 "--random-input-len 1000", "--random-output-len 1000", "--num-prompts 500",
+                 "--max-concurrency 100", "--request-rate inf", "--seed 1", "--output-details",
+                 "--output-file /out.jsonl"):
+        assert part in text
+
+
+def _sse(objs):
+    return "".join(f"data: {json.dumps(o)}\n\n" for o in objs) + "data: [DONE]\n\n"
+
+
+def test_builtin_runner_streams_counts_and_records_failures(tmp_path, monkeypatch):
+    """Every third request fails with HTTP 500: failures are counted, never dropped."""
+    seen = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/model_info":
+            return httpx.Response(404)
+        if request.url.path == "/flush_cache":
+            return httpx.Response(404)
+        body = json.loads(request.content)
+        seen["n"] += 1
+        if seen["n"] % 3 == 0:
+            return httpx.Response(500, text="boom")
+        n = body["max_tokens"]
+        chunks = [{"choices": [{"text": "x"}]} for _ in range(n)]
+        chunks.append({"choices": [], "usage": {"completion_tokens": n}})
+        return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
+
+    real = httpx.AsyncClient
+    monkeypatch.setattr(httpx, "AsyncClient",
+                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    spec = BenchSpec("t", 2, 9, 20, 8, range_ratio=0.5, endpoint="http://mock", model="m")
+    res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
+    assert res.row["completed"] + res.row["failed"] == 9 and res.row["failed"] == 3
+    lines = (tmp_path / "bench-t-builtin.records.jsonl").read_text().splitlines()
+    assert len(lines) == 9 and sum("HTTP 500" in x for x in lines) == 3
+    ins, outs = random_lengths(Workload(9, 20, 8, 0.5, 1))
+    ok = [json.loads(x) for x in lines if '"success": true' in x]
+    assert all(r["output_len"] == outs[r["index"]] and r["prompt_len"] == ins[r["index"]] for r in ok)
+    assert "Serving Benchmark Result" in res.printed
