@@ -17,7 +17,7 @@ NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 COMMON_PARAMS = '''profile: str = "local"  # profile name in params/ or a path to a YAML file
 run_dir: str = ""  # run folder to continue (empty: a new outputs/<run-id>/)
-overrides: list = []  # profile overrides, each key=value, validated as by the CLI -p option
+overrides: list = []  # profile overrides as for the CLI -p option (dotted key, equals sign, value)
 '''
 
 

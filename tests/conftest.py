@@ -47,3 +47,23 @@ def engine_image() -> str:
     report = build(log=lambda s: print(s, flush=True))
     print(report.as_text())
     return report.image
+
+
+ENGINE_PORT = 30123
+ENGINE_NAME = "runbook-test-engine"
+
+
+@pytest.fixture(scope="session")
+def engine(engine_image, tmp_path_factory):
+    """One local engine for the integration tests, deployed through the lib the notebooks use."""
+    from runbook import deploy
+    from runbook.params import load_profile
+    from runbook.runfolder import RunFolder
+
+    p = load_profile("local", [f"server.port={ENGINE_PORT}", f"container.name={ENGINE_NAME}",
+                               f"target.endpoint=http://127.0.0.1:{ENGINE_PORT}"])
+    run = RunFolder.create("local-test", root=tmp_path_factory.mktemp("runs"))
+    info = deploy.up(p, run)
+    print(f"engine ready in {info['seconds']} s (deployment {info['total_seconds']} s)")
+    yield p, run
+    print("; ".join(deploy.teardown(p, run)))

@@ -15,25 +15,10 @@ import sys
 
 import httpx
 import pytest
-from runbook import deploy
+
 from runbook.launchers import get_launcher
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
 
 pytestmark = pytest.mark.engine
-PORT = 30123
-NAME = "runbook-test-engine"
-
-
-@pytest.fixture(scope="module")
-def engine(engine_image, tmp_path_factory):
-    p = load_profile("local", [f"server.port={PORT}", f"container.name={NAME}",
-                               f"target.endpoint=http://127.0.0.1:{PORT}"])
-    run = RunFolder.create("local-test", root=tmp_path_factory.mktemp("runs"))
-    info = deploy.up(p, run)
-    print(f"ready in {info['seconds']} s (deployment {info['total_seconds']} s)")
-    yield p, run
-    deploy.teardown(p, run)
 
 
 def _png_data_url(color=(200, 30, 30)) -> str:

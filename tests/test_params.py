@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from runbook.errors import ParamsError
 from runbook.params import load_profile, parse_override
 

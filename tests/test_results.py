@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+
 from runbook.errors import ResultParseError
 from runbook.results import format_block, parse_jsonl, parse_printed, parse_text, read_results
 

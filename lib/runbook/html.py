@@ -77,7 +77,8 @@ def _tier_rows(df: pd.DataFrame, summary: dict[str, Any], ref: pd.DataFrame) -> 
                 cells.append(f"<td>{r[m]:.2f} <small>(ref {refv:.2f})</small></td>")
             from runbook.compare import comparability
 
-            reasons = comparability(r.dropna().to_dict(), ref.loc[tier].to_dict()) if tier in ref.index else []
+            reasons = (comparability(r.dropna().to_dict(), ref.loc[tier].to_dict())
+                       if tier in ref.index else [])
             label = "comparable" if not reasons else "not comparable: " + "; ".join(reasons)
             cells.append(f"<td><small>{H.escape(label)}</small></td>")
         else:
@@ -98,7 +99,8 @@ def write_index(run: Any, summary: dict[str, Any], env: dict[str, Any], df: pd.D
         link = (f'<a href="{H.escape(Path(s["html"]).relative_to(run.path).as_posix())}">page</a>'
                 if s.get("html") else "")
         steps.append(f"<tr><td>{H.escape(s['name'])}</td><td>{_badge(s['status'])}</td>"
-                     f"<td>{s['seconds']:.0f} s</td><td>{H.escape(s['detail'][:300])}</td><td>{link}</td></tr>")
+                     f"<td>{s['seconds']:.0f} s</td><td>{H.escape(s['detail'][:300])}</td>"
+                     f"<td>{link}</td></tr>")
     plot = ""
     if not df.empty and {"median_tpot_ms", "output_throughput"} <= set(df.columns):
         d = df.copy()
@@ -108,9 +110,11 @@ def write_index(run: Any, summary: dict[str, Any], env: dict[str, Any], df: pd.D
                         "total_output_tokens", "request_throughput", "output_throughput",
                         "median_ttft_ms", "median_tpot_ms", "median_itl_ms", "p99_itl_ms", "concurrency"]
             if c in df.columns]
-    results = df[cols].to_html(index=False, float_format=lambda x: f"{x:.2f}") if cols else "<p>no results</p>"
-    env_rows = "".join(f"<tr><td>{H.escape(k)}</td><td><code>{H.escape(json.dumps(v) if not isinstance(v, str) else v)[:400]}</code></td></tr>"
-                       for k, v in env.items() if k != "resolved_params")
+    results = (df[cols].to_html(index=False, float_format=lambda x: f"{x:.2f}") if cols
+               else "<p>no results</p>")
+    env_rows = "".join(
+        f"<tr><td>{H.escape(k)}</td><td><code>{H.escape(v if isinstance(v, str) else json.dumps(v))[:400]}"
+        "</code></td></tr>" for k, v in env.items() if k != "resolved_params")
     status = summary["status"]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Runbook {H.escape(run.run_id)}</title>

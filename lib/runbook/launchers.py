@@ -103,7 +103,8 @@ class Launcher:
         raise NotImplementedError
 
     def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
-             echo: bool = True) -> ExecResult:
+             echo: bool = True, out: Out | None = None) -> ExecResult:
+        """Run a command where the engine lives; its output is echoed line by line to ``out``."""
         raise NotImplementedError
 
     def alive(self) -> bool:
@@ -306,7 +307,8 @@ class DockerLauncher(Launcher):
             return None
 
     def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
-             echo: bool = True) -> ExecResult:
+             echo: bool = True, out: Out | None = None) -> ExecResult:
+        out = out or self.out
         ctr = self._container()
         if ctr is None:
             raise EngineError("the container is gone", hint="re-run the container step")
@@ -320,11 +322,12 @@ class DockerLauncher(Launcher):
             chunks.append(text)
             if echo:
                 pending += text
-                *lines, pending = pending.split("\n")
+                # tqdm redraws with \r: treat it as a line end so progress shows as it happens.
+                *lines, pending = pending.replace("\r", "\n").split("\n")
                 for ln in lines:
-                    self.out(ln)
+                    out(ln)
         if echo and pending:
-            self.out(pending)
+            out(pending)
         code = self.client.api.exec_inspect(eid)["ExitCode"]
         return ExecResult(int(code if code is not None else -1), "".join(chunks))
 
@@ -441,7 +444,8 @@ class ProcessLauncher(Launcher):
         return res
 
     def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
-             echo: bool = True) -> ExecResult:
+             echo: bool = True, out: Out | None = None) -> ExecResult:
+        out = out or self.out
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 env={**os.environ, **(env or {})})
         lines = []
@@ -450,7 +454,7 @@ class ProcessLauncher(Launcher):
         for ln in proc.stdout:
             lines.append(ln)
             if echo:
-                self.out(ln.rstrip("\n"))
+                out(ln.rstrip("\n"))
             if timeout_s and time.monotonic() - t0 > timeout_s:
                 proc.kill()
                 break

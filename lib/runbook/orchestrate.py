@@ -116,7 +116,7 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
     failed: str | None = None
     t_run = time.monotonic()
     try:
-        for i, (s, o) in enumerate(zip(plan, outcomes)):
+        for i, (s, o) in enumerate(zip(plan, outcomes, strict=False)):
             if failed:
                 o.status, o.detail = "SKIPPED", f"skipped: step {failed!r} failed"
                 continue
@@ -146,6 +146,8 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
         for sig, h in old.items():
             signal.signal(sig, h)
     total = round(time.monotonic() - t_run, 1)
+    outcomes.append(StepOutcome("teardown", "99_teardown.ipynb", "PASS", 0.0, "; ".join(teardown_lines),
+                                str(nb_dir / "99-teardown.ipynb")))
     _finish(p, run, outcomes, teardown_lines, total, failed, out)
     return (0 if not failed else 1), run
 
@@ -167,7 +169,7 @@ def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> l
     except Exception as e:  # teardown must happen whatever broke
         from runbook.deploy import teardown
 
-        lines = [f"teardown notebook failed ({type(e).__name__}); torn down directly"] + teardown(p, run)
+        lines = [f"teardown notebook failed ({type(e).__name__}); torn down directly", *teardown(p, run)]
     out("teardown: " + "; ".join(lines))
     return lines
 

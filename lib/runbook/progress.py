@@ -59,3 +59,30 @@ class Progress:
             self._bar.close()
         else:
             self.update(0, note or "done", force=True)
+
+
+class ThrottledEcho:
+    """Echo a tool's output line by line, but its progress-bar redraws at most every ``every_s``.
+
+    tqdm, writing to a pipe, redraws with carriage returns; in a notebook or a log that is one
+    line per request. Lines that look like a bar (``NN%|``) are shown when ``every_s`` has passed
+    or when the bar reaches 100 %; everything else is shown as it comes.
+    """
+
+    def __init__(self, out: Any = print, every_s: float = 10.0) -> None:
+        import re
+
+        self.out, self.every_s = out, every_s
+        self._bar = re.compile(r"^\s*\d+%\|")
+        self._last = -1e9
+
+    def __call__(self, text: str) -> None:
+        for line in text.replace("\r", "\n").split("\n"):
+            if not line.strip():
+                continue
+            if self._bar.match(line):
+                now = time.monotonic()
+                if now - self._last < self.every_s and not line.lstrip().startswith("100%"):
+                    continue
+                self._last = now
+            self.out(line)

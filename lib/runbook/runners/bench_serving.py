@@ -51,8 +51,10 @@ class BenchServingRunner:
     def __init__(self, launcher: Any = None, out=print, python: str = "python3",
                  flush_endpoint: bool = False) -> None:
         """``launcher``: run inside its container/process host; None: a local command."""
+        from runbook.progress import ThrottledEcho
+
         self.launcher = launcher
-        self.out = out
+        self.out = ThrottledEcho(out)
         self.python = python
         self.flush_endpoint = flush_endpoint  # the server has /flush_cache (SGLang)
 
@@ -70,7 +72,7 @@ class BenchServingRunner:
         self.out("$ " + " ".join(shlex.quote(a) for a in argv))
         env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else None
         if self.launcher is not None:
-            res = self.launcher.exec(argv, timeout_s=spec.request_timeout_s * 2, env=env)
+            res = self.launcher.exec(argv, timeout_s=spec.request_timeout_s * 2, env=env, out=self.out)
             code, output = res.code, res.output
         else:
             p = subprocess.run(argv, capture_output=True, text=True)

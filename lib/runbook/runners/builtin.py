@@ -99,7 +99,8 @@ class BuiltinRunner:
         try:
             async with client.stream("POST", spec.endpoint + path, json=body) as resp:
                 if resp.status_code != 200:
-                    rec.error = f"HTTP {resp.status_code}: {(await resp.aread()).decode(errors='replace')[:300]}"
+                    text = (await resp.aread()).decode(errors="replace")
+                    rec.error = f"HTTP {resp.status_code}: {text[:300]}"
                     return rec
                 async for line in resp.aiter_lines():
                     if not line.startswith("data:"):
@@ -175,7 +176,8 @@ class BuiltinRunner:
             sem = asyncio.Semaphore(spec.concurrency)
             prog = Progress(f"tier {spec.tier}: builtin c={spec.concurrency}", total=spec.num_prompts,
                             unit="req")
-            records = [RequestRecord(i, len(p), n) for i, (p, n) in enumerate(zip(prompts, out_lens, strict=False))]
+            records = [RequestRecord(i, len(p), n)
+                       for i, (p, n) in enumerate(zip(prompts, out_lens, strict=True))]
             t0 = time.perf_counter()
 
             async def limited(rec: RequestRecord) -> RequestRecord:

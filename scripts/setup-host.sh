@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Make a Docker daemon answer on this machine, or say why not (the runbook then uses the
-# process launcher). As root on Debian: installs docker.io (+ debootstrap, which builds the
-# engine's base image) when missing and starts dockerd in the background.
+# Host set-up for the runbook: make a Docker daemon answer on this machine, or say why not (the
+# runbook then uses the process launcher). As root on Debian: installs docker.io, debootstrap
+# (builds the engine's base image) and chromium (checks the HTML report) when missing, and starts
+# dockerd in the background.
 set -u
 log=${DOCKERD_LOG:-/var/log/runbook-dockerd.log}
 
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (Debian package) for the HTML report check…"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+    || echo "setup: chromium could not be installed: the HTML check will say so"
+fi
 if docker info >/dev/null 2>&1; then
   echo "docker: daemon answering"
   exit 0

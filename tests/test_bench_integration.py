@@ -1,0 +1,65 @@
+"""The benchmark against the real local engine: both runners on the same server give the same
+table; bench_serving's short-dataset trap fails the tier; requests the server rejects are
+counted as failed, never dropped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from runbook.bench import make_spec, resolve_tier, run_tier
+from runbook.errors import BenchError
+from runbook.launchers import get_launcher
+from runbook.workload import Workload, random_lengths
+
+pytestmark = pytest.mark.engine
+
+
+def test_both_runners_same_workload_same_table(engine):
+    p, run = engine
+    name, t = resolve_tier(p, "", 4, num_prompts=12, input_len=200, output_len=64)
+    rows = {}
+    for runner in ("bench_serving", "builtin"):
+        launcher = get_launcher(p, run) if runner == "bench_serving" else None
+        res = run_tier(p, run, make_spec(p, name, t, runner), runner, launcher)
+        rows[runner] = res.row
+        assert res.findings == [], res.findings  # consistent and the fingerprint matches
+        assert "Serving Benchmark Result" in res.printed
+    a, b = rows["bench_serving"], rows["builtin"]
+    for key in ("completed", "total_input_tokens", "total_output_tokens", "max_concurrency"):
+        assert a[key] == b[key], key
+    ins, outs = random_lengths(Workload(12, 200, 64))
+    assert a["total_input_tokens"] == ins.sum() and a["total_output_tokens"] == outs.sum()
+    scalar = lambda r: {k for k, v in r.items() if not isinstance(v, (list, dict))}  # noqa: E731
+    assert scalar(a) - scalar(b) <= {"tag", "server_info", "sharegpt_output_len"}, scalar(a) - scalar(b)
+
+
+def test_short_dataset_fails_the_tier(engine):
+    p, run = engine
+    short = run.path / "short-sharegpt.json"
+    conv = [{"conversations": [{"from": "human", "value": f"hello number {i} " * 5},
+                               {"from": "gpt", "value": "hi"}]} for i in range(5)]
+    short.write_text(json.dumps(conv))
+    p2 = p.model_copy(update={"benchmark": p.benchmark.model_copy(
+        update={"dataset_path": "/runbook/run/short-sharegpt.json"})})
+    name, t = resolve_tier(p2, "", 2, num_prompts=8, input_len=50, output_len=16)
+    with pytest.raises(BenchError) as e:
+        run_tier(p2, run, make_spec(p2, name, t, "bench_serving"), "bench_serving", get_launcher(p2, run))
+    assert "completed 5 of 8 requests" in str(e.value)
+    assert run.read_state()["tier_custom"]["verdict"] == "FAIL"
+
+
+def test_rejected_requests_are_counted_as_failed(engine):
+    """Prompt + output beyond max-model-len 4096 is rejected by the server: those requests fail."""
+    p, run = engine
+    name, t = resolve_tier(p, "", 4, num_prompts=16, input_len=3000, output_len=2000, range_ratio=0.5,
+                           warmup_requests=0)
+    ins, outs = random_lengths(Workload(16, 3000, 2000, 0.5, 1))
+    too_long = int(((ins + outs) > 4096).sum())
+    assert 0 < too_long < 16
+    res = run_tier(p, run, make_spec(p, name, t, "builtin"), "builtin", None)
+    assert res.row["failed"] == too_long and res.row["completed"] == 16 - too_long
+    errors = [r.error for r in res.records if not r.success]
+    assert len(errors) == too_long and all("HTTP 400" in e for e in errors)
+    assert any(f.check == "completed = num_prompts" for f in res.findings)

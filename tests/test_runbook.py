@@ -1,0 +1,96 @@
+"""The whole runbook on the embedded default: one command, a run folder, an HTML report checked
+in a real headless Chromium; and an injected failure (a wrong model path) that turns a step red,
+skips the rest, tears down and exits non-zero."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from runbook.browser import check_page, chromium
+from runbook.orchestrate import run_all
+
+pytestmark = pytest.mark.engine
+PORT, NAME = 30140, "runbook-test-run"
+OVERRIDES = [f"server.port={PORT}", f"container.name={NAME}", f"target.endpoint=http://127.0.0.1:{PORT}"]
+
+
+def _gone(name: str) -> bool:
+    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() == ""
+
+
+@pytest.fixture(scope="module")
+def full_run(engine_image, tmp_path_factory):
+    root = tmp_path_factory.mktemp("outputs")
+    code, run = run_all("local", OVERRIDES, outputs=root)
+    return code, run, root
+
+
+def test_every_step_green_and_the_three_tiers_exact(full_run):
+    code, run, _ = full_run
+    summary = json.loads((run.path / "summary.json").read_text())
+    statuses = {s["name"]: s["status"] for s in summary["steps"]}
+    assert code == 0, summary
+    assert statuses == {k: "PASS" for k in ("preflight", "container", "server", "basic", "vision", "tools",
+                                            "bench-low", "bench-medium", "bench-high", "report",
+                                            "teardown")}
+    rows = [json.loads(x) for x in (run.path / "results.jsonl").read_text().splitlines()]
+    got = {r["tier"]: (r["completed"], r["total_input_tokens"], r["total_output_tokens"]) for r in rows}
+    assert got == {"low": (10, 6101, 4220), "medium": (80, 39668, 40805), "high": (500, 249831, 252662)}
+    assert all(r["runner"] == "bench_serving" for r in rows)
+    assert _gone(NAME) and any("removed" in t for t in summary["teardown"])
+
+
+def test_run_folder_holds_what_it_promises(full_run):
+    _, run, _ = full_run
+    for f in ("summary.json", "environment.json", "results.jsonl", "results.csv", "state.json",
+              "index.html", "logs/server.log"):
+        assert (run.path / f).exists(), f
+    env = json.loads((run.path / "environment.json").read_text())
+    assert env["image_id"].startswith("sha256:") and env["engine"] == "vllm" and env["runbook_commit"]
+    pages = sorted((run.path / "notebooks").glob("*.html"))
+    assert len(pages) == 11  # 10 steps + teardown
+    for page in pages:
+        text = page.read_text()
+        assert ('src="https://' not in text and "data:image/png;base64" in text) or "teardown" in page.name \
+            or "preflight" in page.name or "container" in page.name or "server" in page.name \
+            or page.name[3:].startswith(("basic", "vision", "tools"))
+    bench_page = next(p for p in pages if "bench-high" in p.name).read_text()
+    assert "data:image/png;base64" in bench_page and "injected-parameters" in bench_page
+
+
+@pytest.mark.skipif(chromium() is None, reason="no chromium on PATH: make test installs it")
+def test_index_in_headless_chromium(full_run):
+    _, run, _ = full_run
+    shot = run.path / "index-test.png"
+    pc = check_page(run.path / "index.html", shot)
+    assert pc.console == [], pc.console
+    assert 'id="verdicts"' in pc.dom and 'id="tiers"' in pc.dom and "bench-high" in pc.dom
+    assert shot.exists() and shot.stat().st_size > 10_000
+    assert (run.path / "index.png").exists()  # the run kept its own screenshot
+
+
+def test_injected_failure_red_step_skips_teardown_nonzero(full_run):
+    _, first, root = full_run
+    cmd = [sys.executable, "-m", "runbook", "run", "-f", "local"]
+    for o in [*OVERRIDES, "server.model_path=/models/no-such-model"]:
+        cmd += ["-p", o]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "RUNBOOK_OUTPUTS": str(root)})
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    assert result["run"] != str(first.path)  # a second run makes a second folder
+    summary = json.loads(open(result["run"] + "/summary.json").read())
+    st = {s["name"]: s for s in summary["steps"]}
+    assert st["server"]["status"] == "FAIL" and "no-such-model" in st["server"]["detail"]
+    assert all(st[n]["status"] == "SKIPPED" and "server" in st[n]["detail"]
+               for n in ("basic", "vision", "tools", "bench-low", "report"))
+    assert _gone(NAME)
+    failed_nb = json.loads(open(st["server"]["output"]).read())
+    assert "An Exception was encountered" in "".join(failed_nb["cells"][0]["source"])  # error on top
