@@ -32,13 +32,20 @@ def code(text: str, tags: list[str] | None = None):
     return c
 
 
-def params(extra: str = "") -> object:
-    return code(COMMON_PARAMS + extra, ["parameters"])
+def params(extra: str = "") -> list:
+    """The parameters cell, then the JupyterLab form for the same names (inert headless)."""
+    src = COMMON_PARAMS + extra
+    names = [ln.split(":")[0] for ln in src.strip().splitlines()]
+    form = code(f"from runbook import form\nform.show(globals(), {names!r})", ["remove-input"])
+    return [code(src, ["parameters"]), form]
 
 
 def write(name: str, cells: list) -> None:
     nb = nbf.v4.new_notebook()
-    nb.cells = cells
+    flat = []
+    for c in cells:
+        flat.extend(c if isinstance(c, list) else [c])
+    nb.cells = flat
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nbf.validate(nb)
@@ -142,7 +149,7 @@ deploy.teardown(step.profile, step.run) if teardown_after else "server left runn
 streaming with `stream_options.include_usage`), a text completion, and SGLang's native `/generate`
 when the server has it. Each call's latency, tokens and finish reason in a table.""",
          'max_tokens: int = 16  # tokens per answer\n',
-         "invoke.basic(step.endpoint, step.profile.target.model, max_tokens=max_tokens)"),
+         "invoke.basic(step.endpoint, step.profile.target.model, step.api_key, max_tokens=max_tokens)"),
         ("04_vision.ipynb", "04 · Vision",
          """Whether the model sees images is decided BEFORE an image is sent: SGLang's `/model_info`
 `has_image_understanding` where the server has it (SGLang silently drops image parts for a
@@ -151,7 +158,7 @@ Images are made here (a generated PNG as a data URL); two images in one message;
 be counted (prompt tokens above the text-only baseline). A text-only model (Kimi-K2-Instruct is
 one) is SKIPPED with the reason — not a failure, not a pass.""",
          'image: str = ""  # an extra image: a local path or an http(s)/data URL (empty: none)\n',
-         "invoke.vision(step.endpoint, step.profile.target.model, extra_image=image)"),
+         "invoke.vision(step.endpoint, step.profile.target.model, step.api_key, extra_image=image)"),
         ("05_tools.ipynb", "05 · Tool calling",
          """A `get_weather` tool with a JSON schema; `tool_choice` is a parameter: `auto` (a real
 model chooses the tool — the recipe's Kimi K2), `required`, or a function name (the embedded
@@ -162,7 +169,7 @@ back as a `role: tool` message — and a second turn with a second call.""",
          'tool_choice: str = ""  # auto | required | a function name (empty: the profile default)\n',
          "invoke.tools(step.endpoint, step.profile.target.model, "
          "tool_choice or ('get_weather' if step.profile.profile == 'local' else 'auto'), "
-         "parser=step.profile.server.tool_call_parser)"),
+         "parser=step.profile.server.tool_call_parser, api_key=step.api_key)"),
     ):
         write(name, [
             md(f"# {title}\n{body}"),
@@ -231,8 +238,9 @@ print(result.printed)'''),
         code("bench.comparison_view(result)", ["verdicts"]),
         md("## Distributions and timeline"),
         code("bench.plots(result)"),
-        md("## Stop what this notebook started"),
+        md("## Stop what this notebook started, then the tier's verdict"),
         code("session.close()"),
+        code("result.raise_on_failure()"),
     ])
     write("report.ipynb", [
         md("""

@@ -51,6 +51,16 @@ def engine_image() -> str:
 
 ENGINE_PORT = 30123
 ENGINE_NAME = "runbook-test-engine"
+# The test server requires an API key, so every client path is shown to send it. The key lives
+# in the environment, as the profile's api_key_env says; never in params.
+API_KEY_ENV = "RUNBOOK_TEST_API_KEY"
+API_KEY = "rb-test-key-4b1d9c0e7f"
+os.environ.setdefault(API_KEY_ENV, API_KEY)
+
+
+@pytest.fixture(scope="session")
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {os.environ[API_KEY_ENV]}"}
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +71,8 @@ def engine(engine_image, tmp_path_factory):
     from runbook.runfolder import RunFolder
 
     p = load_profile("local", [f"server.port={ENGINE_PORT}", f"container.name={ENGINE_NAME}",
-                               f"target.endpoint=http://127.0.0.1:{ENGINE_PORT}"])
+                               f"target.endpoint=http://127.0.0.1:{ENGINE_PORT}",
+                               f"server.api_key_env={API_KEY_ENV}"])
     run = RunFolder.create("local-test", root=tmp_path_factory.mktemp("runs"))
     info = deploy.up(p, run)
     print(f"engine ready in {info['seconds']} s (deployment {info['total_seconds']} s)")

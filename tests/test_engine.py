@@ -29,9 +29,11 @@ def _png_data_url(color=(200, 30, 30)) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def test_health_and_facts(engine):
+def test_health_and_facts(engine, auth):
     p, run = engine
     assert httpx.get(p.endpoint + "/health", timeout=10).status_code == 200
+    assert httpx.get(p.endpoint + "/v1/models", timeout=10).status_code == 401  # the key is enforced
+    assert httpx.get(p.endpoint + "/v1/models", timeout=10, headers=auth).status_code == 200
     state = run.read_state()
     assert state["ready"]["probe"] == "/health"  # /health_generate is absent on vLLM: fell back
     assert any("/health_generate → 404" in h for h in state["ready"]["history"])
@@ -39,21 +41,21 @@ def test_health_and_facts(engine):
     assert state["facts"]["max_model_len"] == 4096
 
 
-def test_1000_token_completion_with_ignore_eos(engine):
+def test_1000_token_completion_with_ignore_eos(engine, auth):
     p, _ = engine
     prompt = [100 + (i % 700) for i in range(1000)]
-    r = httpx.post(p.endpoint + "/v1/completions", timeout=300, json={
+    r = httpx.post(p.endpoint + "/v1/completions", timeout=300, headers=auth, json={
         "model": "tiny-llava", "prompt": prompt, "max_tokens": 1000, "ignore_eos": True,
         "temperature": 0})
     usage = r.json()["usage"]
     assert usage["prompt_tokens"] == 1000 and usage["completion_tokens"] == 1000
 
 
-def test_image_tokens_are_counted(engine):
+def test_image_tokens_are_counted(engine, auth):
     p, _ = engine
 
     def ask(content):
-        r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, json={
+        r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, headers=auth, json={
             "model": "tiny-llava", "max_tokens": 4,
             "messages": [{"role": "user", "content": content}]})
         assert r.status_code == 200, r.text
@@ -65,13 +67,13 @@ def test_image_tokens_are_counted(engine):
     assert one >= text_only + 64  # 112 px / 14 px patches → 64 image tokens
 
 
-def test_named_tool_call_returns_tool_calls(engine):
+def test_named_tool_call_returns_tool_calls(engine, auth):
     p, _ = engine
     tools = [{"type": "function", "function": {
         "name": "get_weather", "description": "weather for a city",
         "parameters": {"type": "object", "additionalProperties": False, "required": ["city"],
                        "properties": {"city": {"type": "string", "enum": ["Paris", "Tokyo"]}}}}}]
-    r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, json={
+    r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, headers=auth, json={
         "model": "tiny-llava", "max_tokens": 64, "tools": tools,
         "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
         "messages": [{"role": "user", "content": "weather in Paris?"}]})
@@ -80,7 +82,7 @@ def test_named_tool_call_returns_tool_calls(engine):
     assert json.loads(calls[0]["function"]["arguments"])["city"] in ("Paris", "Tokyo")
 
 
-def test_bench_serving_057_in_the_container_reproduces_tier1_totals(engine):
+def test_bench_serving_057_in_the_container_reproduces_tier1_totals(engine, auth):
     p, run = engine
     launcher = get_launcher(p, run)
     res = launcher.exec([
@@ -88,7 +90,8 @@ def test_bench_serving_057_in_the_container_reproduces_tier1_totals(engine):
         "--model", "tiny-llava", "--tokenizer", "/models/tiny-llava", "--dataset-name", "random",
         "--dataset-path", "/data/sharegpt.json", "--random-input-len", "1000",
         "--random-output-len", "1000", "--num-prompts", "10", "--max-concurrency", "1",
-        "--request-rate", "inf", "--output-file", "/runbook/run/tier1.jsonl"], echo=False)
+        "--request-rate", "inf", "--output-file", "/runbook/run/tier1.jsonl"], echo=False,
+        env={"OPENAI_API_KEY": auth["Authorization"].split()[1]})
     assert res.code == 0, res.output[-2000:]
     assert "Serving Benchmark Result" in res.output
     row = json.loads((run.path / "tier1.jsonl").read_text().splitlines()[-1])

@@ -7,15 +7,29 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from runbook import invoke
+from runbook import invoke, secrets
 from runbook.errors import CheckFailed
 from runbook.verdicts import FAIL, PASS, SKIPPED
+
+
+def key(p):
+    return secrets.api_key(p)
+
+
+@pytest.mark.engine
+def test_wrong_or_missing_api_key_fails_clearly(engine):
+    p, _ = engine
+    for sent, says in (("not-the-key", "rejected the key"), (None, "no key was sent")):
+        chk, _ = invoke.basic(p.endpoint, p.target.model, sent)
+        assert chk.status == FAIL
+        with pytest.raises(CheckFailed, match=f"API key accepted: the server answered 401: {says}"):
+            chk.raise_on_failure()
 
 
 @pytest.mark.engine
 def test_basic_all_pass(engine):
     p, _ = engine
-    chk, calls = invoke.basic(p.endpoint, p.target.model)
+    chk, calls = invoke.basic(p.endpoint, p.target.model, key(p))
     assert chk.status == PASS, chk.frame().to_string()
     assert {"GET /v1/models", "chat", "chat (stream)", "completion"} <= set(calls["call"])
     skipped = chk.frame().set_index("name").loc["/generate (SGLang native)", "status"]
@@ -25,7 +39,7 @@ def test_basic_all_pass(engine):
 @pytest.mark.engine
 def test_vision_really_sends_images(engine):
     p, _ = engine
-    chk, calls = invoke.vision(p.endpoint, p.target.model)
+    chk, calls = invoke.vision(p.endpoint, p.target.model, key(p))
     assert chk.status == PASS, chk.frame().to_string()
     tokens = dict(zip(calls["call"], calls["prompt_tokens"], strict=True))
     assert tokens["one generated PNG (data URL)"] >= tokens["text only (baseline)"] + 64
@@ -36,7 +50,8 @@ def test_vision_really_sends_images(engine):
 @pytest.mark.parametrize("choice", ["get_weather", "required"])
 def test_tools_pass_when_constrained(engine, choice):
     p, _ = engine
-    chk, calls = invoke.tools(p.endpoint, p.target.model, choice, parser=p.server.tool_call_parser)
+    chk, calls = invoke.tools(p.endpoint, p.target.model, choice, parser=p.server.tool_call_parser,
+                              api_key=key(p))
     assert chk.status == PASS, chk.frame().to_string()
     assert "second turn" in set(calls["call"])
 
@@ -44,7 +59,8 @@ def test_tools_pass_when_constrained(engine, choice):
 @pytest.mark.engine
 def test_tools_fail_clearly_when_no_call_comes_back(engine):
     p, _ = engine
-    chk, _ = invoke.tools(p.endpoint, p.target.model, "auto", parser=p.server.tool_call_parser)
+    chk, _ = invoke.tools(p.endpoint, p.target.model, "auto", parser=p.server.tool_call_parser,
+                          api_key=key(p))
     assert chk.status == FAIL
     with pytest.raises(CheckFailed) as e:
         chk.raise_on_failure()

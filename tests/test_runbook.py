@@ -14,9 +14,13 @@ import pytest
 from runbook.browser import check_page, chromium
 from runbook.orchestrate import run_all
 
+from .conftest import API_KEY_ENV
+
 pytestmark = pytest.mark.engine
 PORT, NAME = 30140, "runbook-test-run"
-OVERRIDES = [f"server.port={PORT}", f"container.name={NAME}", f"target.endpoint=http://127.0.0.1:{PORT}"]
+OVERRIDES = [f"server.port={PORT}", f"container.name={NAME}", f"target.endpoint=http://127.0.0.1:{PORT}",
+             f"server.api_key_env={API_KEY_ENV}"]
+PLANTED_HF_TOKEN = "hf_plantedTokenForTheGrepTest0042"
 
 
 def _gone(name: str) -> bool:
@@ -28,8 +32,22 @@ def _gone(name: str) -> bool:
 @pytest.fixture(scope="module")
 def full_run(engine_image, tmp_path_factory):
     root = tmp_path_factory.mktemp("outputs")
-    code, run = run_all("local", OVERRIDES, outputs=root)
+    os.environ["HF_TOKEN"] = PLANTED_HF_TOKEN
+    try:
+        code, run = run_all("local", OVERRIDES, outputs=root)
+    finally:
+        del os.environ["HF_TOKEN"]
     return code, run, root
+
+
+def test_no_secret_anywhere_in_the_run_folder(full_run):
+    _, run, _ = full_run
+    secrets = [os.environ[API_KEY_ENV].encode(), PLANTED_HF_TOKEN.encode()]
+    hits = [str(f) for f in run.path.rglob("*") if f.is_file()
+            and any(s in f.read_bytes() for s in secrets)]
+    assert hits == []
+    # …and the key was really in play: the server enforced it and the clients sent it.
+    assert "VLLM_API_KEY" not in (run.path / "state.json").read_text()
 
 
 def test_every_step_green_and_the_three_tiers_exact(full_run):

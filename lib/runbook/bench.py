@@ -104,7 +104,14 @@ def make_spec(p: Profile, name: str, t: Tier, runner: str, endpoint: str | None 
         tokenizer=expand_path(tokenizer, p), tag=tag,
         dataset_path=expand_path(p.benchmark.dataset_path, p) if inside else None,
         extra_args=list(p.benchmark.extra_args) if inside else [],
+        api_key=_api_key(p),
     )
+
+
+def _api_key(p: Profile) -> str | None:
+    from runbook import secrets
+
+    return secrets.api_key(p)
 
 
 @dataclass
@@ -123,6 +130,15 @@ class TierResult:
     def verdict(self) -> str:
         bad = [f for f in self.findings if f.check in ("completed = num_prompts", "workload fingerprint")]
         return "FAIL" if bad else "PASS"
+
+    def raise_on_failure(self) -> None:
+        """A tier that dropped requests or ran another workload fails the step (after display)."""
+        if self.verdict == "FAIL":
+            why = "; ".join(f"{f.metric}: {f.check} (printed {f.printed}, expected {f.expected})"
+                            for f in self.findings
+                            if f.check in ("completed = num_prompts", "workload fingerprint"))
+            raise BenchError(f"tier {self.tier} failed: {why}",
+                             hint=f"per-request records and logs: {', '.join(self.files.values())}")
 
     def table(self) -> pd.DataFrame:
         from runbook.results import summary_columns
@@ -245,11 +261,13 @@ class Session:
         return teardown(self.step.profile, self.step.run)
 
 
-def _healthy(endpoint: str) -> bool:
+def _healthy(endpoint: str, api_key: str | None = None) -> bool:
     import httpx
 
+    from runbook.server import auth_headers
+
     try:
-        return httpx.get(endpoint + "/health", timeout=5).status_code == 200
+        return httpx.get(endpoint + "/health", timeout=5, headers=auth_headers(api_key)).status_code == 200
     except httpx.TransportError:
         return False
 
@@ -262,7 +280,7 @@ def ensure_server(step: Any, runner: str = "auto") -> Session:
     endpoint = step.endpoint
     started = False
     launcher = None
-    if not _healthy(endpoint):
+    if not _healthy(endpoint, _api_key(p)):
         from runbook.deploy import up
 
         print(f"no server answers at {endpoint}: starting the {p.profile} deployment")

@@ -51,7 +51,9 @@ def stage_weights(p: Profile, run: RunFolder) -> dict[str, Any]:
     elif (dest / "config.json").is_file():
         res = weights.stage_local(dest)
     else:
-        res = weights.snapshot(p.target.model, p.target.revision, dest)
+        from runbook import secrets
+
+        res = weights.snapshot(p.target.model, p.target.revision, dest, token=secrets.hf_token(p))
     res["disk"] = disk
     run.update_state(weights=res)
     return res
@@ -63,13 +65,18 @@ def start_server(p: Profile, launcher: Launcher) -> dict[str, Any]:
         raise EngineError(f"port {p.server.port} is already in use on this host",
                           hint=f"stop what listens there (ss -ltnp 'sport = :{p.server.port}') or "
                           "set server.port")
-    cmd = launch_command(p)
+    from runbook import secrets
+
+    cmd = launch_command(p, secrets.api_key(p))
     launcher.start_server(cmd)
     return {"command": cmd.display()}
 
 
-def wait_until_ready(p: Profile, launcher: Launcher, api_key: str | None = None,
-                     progress_every_s: float = 10.0, teardown_on_failure: bool = False) -> dict[str, Any]:
+def wait_until_ready(p: Profile, launcher: Launcher, progress_every_s: float = 10.0,
+                     teardown_on_failure: bool = False) -> dict[str, Any]:
+    from runbook import secrets
+
+    api_key = secrets.api_key(p)
     try:
         rep = wait_ready(p.endpoint, p.server.readiness, launcher.server_exit_code, launcher.server_log,
                          api_key=api_key, progress_every_s=progress_every_s)

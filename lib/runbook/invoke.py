@@ -57,12 +57,22 @@ def sglang_endpoints(endpoint: str, api_key: str | None = None) -> dict[str, Any
 
 def basic(endpoint: str, model: str, api_key: str | None = None, max_tokens: int = 16,
           prompt: str = "Say hello in one short sentence.") -> tuple[StepChecks, pd.DataFrame]:
+    from openai import AuthenticationError
+
     chk = StepChecks("basic")
     rows = []
     client = openai_client(endpoint, api_key)
     try:
         t0 = time.perf_counter()
-        ids = [m.id for m in client.models.list().data]
+        try:
+            ids = [m.id for m in client.models.list().data]
+        except AuthenticationError as e:
+            chk.add("API key accepted", FAIL, f"the server answered {e.status_code}: "
+                    + ("no key was sent" if not api_key else "it rejected the key that was sent"),
+                    "set server.api_key_env to the variable holding the key the server was started with")
+            return chk, pd.DataFrame(rows)
+        chk.add("API key accepted", PASS if api_key else SKIPPED,
+                "authenticated" if api_key else "the profile sets no API key")
         rows.append(_row("GET /v1/models", t0, None, None, None, ", ".join(ids)))
         chk.ok("/v1/models lists the model", model in ids, f"served: {ids}",
                f"set target.model to one of {ids}")

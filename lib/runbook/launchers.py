@@ -63,7 +63,8 @@ def expand_path(value: str | None, p: Profile) -> str | None:
 
 def wrapper_script(cmd: LaunchCommand, log: str, pid: str, exitf: str, workdir: str = "/tmp") -> str:
     """Start ``cmd`` in the background with its output in ``log``; record pid and exit code."""
-    argv = " ".join(shlex.quote(a) for a in cmd.argv)
+    # "${RUNBOOK_API_KEY}" stays unquoted so the shell expands it from the process environment.
+    argv = " ".join(f'"{a}"' if a == "${RUNBOOK_API_KEY}" else shlex.quote(a) for a in cmd.argv)
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd.env.items())
     return (f"cd {shlex.quote(workdir)} && rm -f {shlex.quote(exitf)} && "
             f"( exec env {env} {argv} ) > {shlex.quote(log)} 2>&1 & "
@@ -350,7 +351,7 @@ class DockerLauncher(Launcher):
         ctr = self._container()
         if ctr is None:
             raise EngineError("the container is gone", hint="re-run the container step")
-        ctr.exec_run(["sh", "-c", script], detach=True)
+        ctr.exec_run(["sh", "-c", script], detach=True, environment=cmd.secret_env or None)
         self.run.update_state(server={"command": cmd.display(), "argv": cmd.argv, "env": cmd.env,
                                       "log": str(self.server_log), "launcher": self.name})
 
@@ -465,11 +466,13 @@ class ProcessLauncher(Launcher):
             f.unlink(missing_ok=True)
         py = expand(self.p.server.python, self.p, self.run)
         argv = [py if a == self.p.server.python else expand(a, self.p, self.run) for a in cmd.argv]
-        cmd = LaunchCommand({k: expand(v, self.p, self.run) for k, v in cmd.env.items()}, argv)
+        cmd = LaunchCommand({k: expand(v, self.p, self.run) for k, v in cmd.env.items()}, argv,
+                            cmd.secret_env)
         script = wrapper_script(cmd, str(self.server_log), str(self.pid_file), str(self.exit_file),
                                 workdir=str(self.run.path))
         subprocess.Popen(["sh", "-c", script], start_new_session=True, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env={**os.environ, **cmd.secret_env})
         self.run.update_state(server={"command": cmd.display(), "argv": cmd.argv, "env": cmd.env,
                                       "log": str(self.server_log), "launcher": self.name})
 

@@ -28,6 +28,13 @@ class Step:
     def endpoint(self) -> str:
         return self.run.read_state().get("endpoint") or self.profile.endpoint
 
+    @property
+    def api_key(self) -> str | None:
+        """The server's API key, from where the profile says (environment or file)."""
+        from runbook import secrets
+
+        return secrets.api_key(self.profile)
+
 
 def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: Any = None,
               endpoint: str = "") -> Step:
@@ -62,6 +69,9 @@ def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: A
         run = None  # type: ignore[assignment]
         standalone = True
     p = load_profile(profile, ov)  # validated before any side effect
+    from runbook import secrets
+
+    secrets.api_key(p)  # a configured but missing key fails here, before anything starts
     if run is None:
         run = RunFolder.create(p.profile, Path(os.environ.get("RUNBOOK_OUTPUTS", OUTPUTS)))
     if not run.read_state().get("profile"):

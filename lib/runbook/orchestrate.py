@@ -199,7 +199,12 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
     }
     write_json(run.path / "summary.json", summary)
     index = html.write_index(run, summary, env, df)
-    from runbook import browser
+    from runbook import browser, secrets
+
+    # Last: no secret survives in what the run leaves behind (the server's own log may print it).
+    scrubbed = secrets.scrub_tree(run.path, secrets.known(p))
+    if scrubbed:
+        out(f"secrets masked in {scrubbed} file(s) of the run folder")
 
     if browser.chromium():  # a look at the page as a reader gets it; kept beside it
         try:

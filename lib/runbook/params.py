@@ -41,6 +41,9 @@ class Target(Strict):
     endpoint: str | None = Field(
         None, description="Base URL of the server; default http://127.0.0.1:<server.port>"
     )
+    hf_token_env: str | None = Field(
+        "HF_TOKEN", description="Environment variable holding the hub token (never a literal)"
+    )
 
     @field_validator("endpoint")
     @classmethod
@@ -118,6 +121,25 @@ class Server(Strict):
     port: int = Field(30000, ge=1, le=65535)
     extra_args: list[str] = []
     readiness: Readiness
+    api_key_env: str | None = Field(
+        None, description="Environment variable holding the server's API key (--api-key)")
+    api_key_file: str | None = Field(None, description="Or a file holding it")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
+            raise ValueError("must be the NAME of an environment variable, not the key itself")
+        return v
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_literal_key(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if a.split("=")[0] in ("--api-key", "--hf-token"):
+                raise ValueError(f"{a.split('=')[0]} must not be a literal in params: set "
+                                 "server.api_key_env (or api_key_file) instead")
+        return v
 
 
 class Tier(Strict):

@@ -69,8 +69,8 @@ class Report:
                          "expected output tokens": fp["total_output_tokens"],
                          "reference input": None if ref is None else ref["total_input_tokens"],
                          "reference output": None if ref is None else ref["total_output_tokens"]})
-            for _, r in self.runs[self.runs.get("tier", pd.Series(dtype=str)) == name].iterrows() \
-                    if not self.runs.empty else []:
+            for _, r in (self.runs[self.runs["tier"] == name].iterrows()
+                         if "tier" in self.runs else []):
                 rows[-1][f"{r.get('label', 'run')} input"] = r.get("total_input_tokens")
                 rows[-1][f"{r.get('label', 'run')} output"] = r.get("total_output_tokens")
         return pd.DataFrame(rows)
@@ -97,9 +97,21 @@ class Report:
         show([throughput_vs_tpot(self.runs, self.reference)])
 
 
+def infer_tiers(runs: pd.DataFrame, p: Profile) -> pd.DataFrame:
+    """Rows without a tier (a raw bench_serving file) get the profile's tier with their concurrency."""
+    if runs.empty:
+        return runs
+    by_conc = {t.concurrency: name for name, t in p.benchmark.tiers.items()}
+    tiers = runs["tier"] if "tier" in runs else pd.Series([None] * len(runs), index=runs.index)
+    conc = runs.get("max_concurrency", pd.Series([None] * len(runs), index=runs.index))
+    runs = runs.copy()
+    runs["tier"] = [t if isinstance(t, str) and t else by_conc.get(c) for t, c in zip(tiers, conc, strict=True)]
+    return runs
+
+
 def build(step: Any, sources: list[str] | None = None) -> Report:
     srcs = list(sources or [])
     if not srcs and (step.run.path / "results.jsonl").exists():
         srcs = [str(step.run.path)]
     ref = load_reference(step.profile.report.reference)
-    return Report(step.profile, gather(srcs), ref)
+    return Report(step.profile, infer_tiers(gather(srcs), step.profile), ref)

@@ -25,10 +25,14 @@ from runbook.progress import Progress
 SGLANG_DEFAULT_HOST, SGLANG_DEFAULT_PORT = "127.0.0.1", 30000
 
 
+API_KEY_VAR = "RUNBOOK_API_KEY"  # the wrapper expands it; the key is never in argv or state
+
+
 @dataclass
 class LaunchCommand:
     env: dict[str, str]
     argv: list[str]
+    secret_env: dict[str, str] = field(default_factory=dict)  # passed to the process, not shown
 
     def display(self) -> str:
         """The command as a person would type it (the recipe's form)."""
@@ -36,8 +40,9 @@ class LaunchCommand:
         return (env + " " if env else "") + " ".join(shlex.quote(a) for a in self.argv)
 
 
-def launch_command(p: Profile) -> LaunchCommand:
+def launch_command(p: Profile, api_key: str | None = None) -> LaunchCommand:
     s = p.server
+    secret: dict[str, str] = {}
     argv = [s.python, "-m", s.module]
     if s.engine == "sglang":
         argv += ["--model-path", s.model_path]
@@ -52,6 +57,9 @@ def launch_command(p: Profile) -> LaunchCommand:
             argv += ["--host", s.host]
         if s.port != SGLANG_DEFAULT_PORT:
             argv += ["--port", str(s.port)]
+        if api_key:
+            argv += ["--api-key", f"${{{API_KEY_VAR}}}"]
+            secret[API_KEY_VAR] = api_key
     else:  # vllm
         argv += ["--model", s.model_path, "--served-model-name", p.target.model]
         if s.tokenizer_path:
@@ -63,8 +71,10 @@ def launch_command(p: Profile) -> LaunchCommand:
         if s.trust_remote_code:
             argv.append("--trust-remote-code")
         argv += ["--host", s.host, "--port", str(s.port)]
+        if api_key:
+            secret["VLLM_API_KEY"] = api_key  # vLLM reads it from the environment
     argv += list(s.extra_args)
-    return LaunchCommand(dict(s.env), argv)
+    return LaunchCommand(dict(s.env), argv, secret)
 
 
 def log_tail(path: Path | None, lines: int = 25) -> str:

@@ -4,7 +4,7 @@ Launching SGLang on a cold cache downloads ~1 TB during startup, inside the read
 step does it first, visibly: a disk-space check against the model's size, then one of
 
 * ``hub``: huggingface_hub's ``snapshot_download`` at a pinned revision into the weights folder
-  (resumes partial downloads; progress on stdout);
+  (a cut transfer resumes with a Range request; files already there are not fetched again);
 * ``local``: an existing folder (offline clusters) — verified, not copied;
 * ``image``: the embedded default's generated model, copied out of the locally built image and
   checked against the sha256 manifest the image build wrote.
@@ -97,7 +97,7 @@ def stage_local(path: Path) -> dict[str, Any]:
 
 def snapshot(repo_id: str, revision: str | None, dest: Path, endpoint: str | None = None,
              token: str | None = None, allow_patterns: list[str] | None = None) -> dict[str, Any]:
-    """huggingface_hub snapshot download into ``dest`` (resumable; files already there are kept)."""
+    """huggingface_hub snapshot download into ``dest``/hub (files already there are not fetched again)."""
     from huggingface_hub import snapshot_download
 
     if not revision:

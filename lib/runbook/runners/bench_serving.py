@@ -70,12 +70,17 @@ class BenchServingRunner:
         argv = bench_argv(spec, self._where(jsonl), self.python,
                           flush_cache=spec.flush_cache and self.flush_endpoint)
         self.out("$ " + " ".join(shlex.quote(a) for a in argv))
-        env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else None
+        env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else {}
+        if spec.api_key:
+            env["OPENAI_API_KEY"] = spec.api_key  # bench_serving sends it as a Bearer token
         if self.launcher is not None:
-            res = self.launcher.exec(argv, timeout_s=spec.request_timeout_s * 2, env=env, out=self.out)
+            res = self.launcher.exec(argv, timeout_s=spec.request_timeout_s * 2, env=env or None,
+                                     out=self.out)
             code, output = res.code, res.output
         else:
-            p = subprocess.run(argv, capture_output=True, text=True)
+            import os
+
+            p = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env})
             code, output = p.returncode, p.stdout + p.stderr
             self.out(output)
         log.write_text(output)

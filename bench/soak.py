@@ -1,0 +1,94 @@
+"""Soak: the builtin client at concurrency 500 against the local engine for 5 minutes.
+
+Runs batches of the builtin runner back to back until the time is up and prints, per batch and
+in all: requests sent / completed / failed (every request accounted for), the client's RSS and
+open file descriptors (from /proc) — which must stay flat.
+
+Usage: python bench/soak.py [-f PROFILE] [--minutes 5] [--concurrency 500] [-p KEY=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import time
+from pathlib import Path
+
+from runbook import deploy
+from runbook.bench import _healthy, make_spec, resolve_tier
+from runbook.params import load_profile
+from runbook.runfolder import RunFolder
+from runbook.runners.builtin import BuiltinRunner
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-f", "--profile", default="local")
+    ap.add_argument("-p", "--param", action="append", default=[])
+    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--concurrency", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=1500, help="requests per batch")
+    ap.add_argument("--input-len", type=int, default=64)
+    ap.add_argument("--output-len", type=int, default=32)
+    a = ap.parse_args()
+    p = load_profile(a.profile, a.param)
+    run = RunFolder.create(f"{p.profile}-soak")
+    started = False
+    if not _healthy(p.endpoint):
+        deploy.up(p, run, out=lambda s: None)
+        started = True
+    out_dir = run.path / "bench"
+    out_dir.mkdir(exist_ok=True)
+    rows = []
+    sent = done = failed = 0
+    try:
+        runner = BuiltinRunner(out=lambda s: None)
+        gc.collect()
+        rss0, fd0 = rss_mb(), fds()
+        t_end = time.monotonic() + a.minutes * 60
+        i = 0
+        while time.monotonic() < t_end:
+            _, t = resolve_tier(p, "", a.concurrency, num_prompts=a.batch, input_len=a.input_len,
+                                   output_len=a.output_len, range_ratio=0.5, seed=i + 1,
+                                   warmup_requests=0, flush_cache=False)
+            spec = make_spec(p, f"soak{i}", t, "builtin")
+            t0 = time.monotonic()
+            res = runner.run(spec, out_dir)
+            recs = res.records or []
+            assert len(recs) == a.batch, "a request went missing"
+            sent += a.batch
+            done += res.row["completed"]
+            failed += res.row["failed"]
+            gc.collect()
+            rows.append((i, a.batch, res.row["completed"], res.row["failed"], time.monotonic() - t0,
+                         rss_mb(), fds()))
+            print(f"batch {i}: {rows[-1][2]}/{a.batch} ok, {rows[-1][3]} failed, "
+                  f"{rows[-1][4]:.0f} s, RSS {rows[-1][5]:.0f} MB, fds {rows[-1][6]}", flush=True)
+            i += 1
+    finally:
+        if started:
+            deploy.teardown(p, run)
+    print(f"\n{'batch':>5} {'sent':>6} {'ok':>6} {'failed':>6} {'secs':>6} {'RSS MB':>7} {'fds':>5}")
+    for r in rows:
+        print(f"{r[0]:>5} {r[1]:>6} {r[2]:>6} {r[3]:>6} {r[4]:>6.0f} {r[5]:>7.0f} {r[6]:>5}")
+    missing = sent - done - failed
+    rss1, fd1 = (rows[-1][5], rows[-1][6]) if rows else (rss0, fd0)
+    print(f"\nin all: {sent} sent = {done} completed + {failed} failed "
+          f"({'all accounted for' if not missing else f'MISSING {missing}'}); "
+          f"RSS {rss0:.0f} → {rss1:.0f} MB; fds {fd0} → {fd1}")
+
+
+if __name__ == "__main__":
+    main()

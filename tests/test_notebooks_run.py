@@ -1,0 +1,72 @@
+"""Notebooks run headlessly under papermill with their defaults and render to HTML
+(notebooker-style); bench.ipynb standalone starts the embedded default and stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from runbook.html import export_notebook
+
+from .conftest import DATA, ROOT
+
+
+def _papermill(nb: str, out, *args: str, env=None):
+    return subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / nb), str(out),
+                           "--cwd", str(ROOT), *args], capture_output=True, text=True, timeout=1200,
+                          env={**os.environ, **(env or {})})
+
+
+def _texts(nb_path) -> str:
+    nb = json.loads(nb_path.read_text())
+    out = []
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            out.append("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", "")))
+            out.append("".join(o.get("data", {}).get("text/html", "")))
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("nb", ["00_preflight.ipynb", "report.ipynb"])
+def test_runs_with_defaults_and_renders(nb, tmp_path):
+    out = tmp_path / nb
+    p = _papermill(nb, out, env={"RUNBOOK_OUTPUTS": str(tmp_path)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    html = export_notebook(out)
+    text = open(html).read()
+    assert 'src="http' not in text
+    if nb == "report.ipynb":
+        assert "published reference: consistency" in text and "Workload fingerprints" in text
+    else:
+        assert "preflight: " in text and "server port" in text
+
+
+def test_report_compares_given_result_files(tmp_path):
+    out = tmp_path / "report.ipynb"
+    p = _papermill("report.ipynb", out, "-y", f"results: [{DATA / 'bench_serving_0.5.23_block.txt'}]",
+                   env={"RUNBOOK_OUTPUTS": str(tmp_path)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    text = _texts(out)
+    assert "tier medium: not comparable" in text  # its tier inferred from max concurrency 16
+    assert "hardware of the run unknown" in text
+
+
+@pytest.mark.engine
+def test_bench_notebook_standalone_starts_and_stops_the_engine(engine_image, tmp_path):
+    out = tmp_path / "bench.ipynb"
+    ov = '["server.port=30170", "container.name=runbook-test-nb", "target.endpoint=http://127.0.0.1:30170"]'
+    p = _papermill("bench.ipynb", out, "-p", "concurrency", "4", "-p", "num_prompts", "8",
+                   "-p", "input_len", "100", "-p", "output_len", "32", "-y", f"overrides: {ov}",
+                   env={"RUNBOOK_OUTPUTS": str(tmp_path)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    text = _texts(out)
+    assert "'started by this notebook': True" in text
+    assert "Serving Benchmark Result" in text and "Successful requests:                     8" in text
+    assert "container runbook-test-nb removed" in text
+    gone = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "name=^runbook-test-nb$"],
+                          capture_output=True, text=True)
+    assert gone.stdout.strip() == ""
