@@ -41,7 +41,7 @@ def serve(folder: Path, repo: str, sha: str, port: int = 0, drop_once: str | Non
             self.send_header("X-Repo-Commit", sha)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            log.append((self.command, name, start))
+            log.append((self.command, name, start, rev))
             if not head:
                 if name == drop_once and name not in dropped:
                     dropped.add(name)

@@ -20,7 +20,8 @@ def test_inert_without_a_notebook_session(monkeypatch):
 def test_run_applies_values_and_runs_the_cells_below(tmp_path, monkeypatch):
     nb = {"cells": [
         {"cell_type": "code", "source": "profile = 'local'\nconcurrency = 0\noverrides = []", "metadata": {}},
-        {"cell_type": "code", "source": "from runbook import form\nform.show(globals(), ['x'])", "metadata": {}},
+        {"cell_type": "code", "source": "from runbook import form\nform.show(globals(), ['x'])",
+         "metadata": {}},
         {"cell_type": "markdown", "source": "below", "metadata": {}},
         {"cell_type": "code", "source": "result = (profile, concurrency * 2, overrides)", "metadata": {}},
     ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}

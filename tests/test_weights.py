@@ -37,7 +37,8 @@ def test_snapshot_pinned_then_resumed_then_cached(model_dir, tmp_path):
         assert res["path"].endswith(SHA) and res["revision"] == SHA  # the pinned revision
         assert weights.sha256_manifest(model_dir) == weights.sha256_manifest(Path(res["path"]))
         size = (model_dir / "model.safetensors").stat().st_size
-        big = [start for m, n, start in log if m == "GET" and n == "model.safetensors"]
+        assert {rev for *_, rev in log} == {SHA}  # every file fetched at the pinned revision
+        big = [start for m, n, start, _ in log if m == "GET" and n == "model.safetensors"]
         assert len(big) == 2 and big[0] == 0 and 0 < big[1] <= size // 2  # resumed with a Range
         log.clear()
         weights.snapshot("org/model", SHA, dest, endpoint=ep)

@@ -105,7 +105,8 @@ def infer_tiers(runs: pd.DataFrame, p: Profile) -> pd.DataFrame:
     tiers = runs["tier"] if "tier" in runs else pd.Series([None] * len(runs), index=runs.index)
     conc = runs.get("max_concurrency", pd.Series([None] * len(runs), index=runs.index))
     runs = runs.copy()
-    runs["tier"] = [t if isinstance(t, str) and t else by_conc.get(c) for t, c in zip(tiers, conc, strict=True)]
+    runs["tier"] = [t if isinstance(t, str) and t else by_conc.get(c)
+                    for t, c in zip(tiers, conc, strict=True)]
     return runs
 
 
