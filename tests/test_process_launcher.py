@@ -1,0 +1,40 @@
+"""The process launcher: the same engine from a project-managed venv on the host, with everything
+downstream unchanged (readiness, invocation, a tier with both runners, teardown)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from runbook import deploy, invoke
+from runbook.bench import make_spec, resolve_tier, run_tier
+from runbook.params import load_profile
+from runbook.runfolder import RunFolder
+from runbook.verdicts import PASS
+
+pytestmark = pytest.mark.engine
+
+
+def test_process_launcher_end_to_end(tmp_path):
+    build = subprocess.run([sys.executable, "-m", "runbook", "engine", "build", "-f", "local-process"],
+                           capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    p = load_profile("local-process", ["server.port=30180", "target.endpoint=http://127.0.0.1:30180"])
+    run = RunFolder.create("process", tmp_path)
+    info = deploy.up(p, run, out=lambda s: None)
+    try:
+        assert info["container"]["launcher"] == "process"
+        chk, _ = invoke.basic(p.endpoint, p.target.model)
+        assert chk.status == PASS, chk.frame().to_string()
+        name, t = resolve_tier(p, "", 2, num_prompts=6, input_len=100, output_len=32)
+        for runner in ("bench_serving", "builtin"):
+            launcher = deploy.get_launcher(p, run) if runner == "bench_serving" else None
+            res = run_tier(p, run, make_spec(p, name, t, runner), runner, launcher, out=lambda s: None)
+            assert res.row["completed"] == 6 and res.findings == []
+    finally:
+        deploy.teardown(p, run)
+    pid = int((run.path / "logs" / "server.pid").read_text())
+    alive = subprocess.run(["sh", "-c", f"kill -0 {pid}"], capture_output=True)
+    assert alive.returncode != 0  # the server process is gone
