@@ -166,9 +166,8 @@ default: a random model calls only when constrained). Non-streaming and streamin
 assembled); arguments validated against the schema; ids of any form accepted (SGLang's kimi_k2
 parser uses `functions.NAME:IDX`); then the round trip — the tool run locally, its result sent
 back as a `role: tool` message — and a second turn with a second call.""",
-         'tool_choice: str = ""  # auto | required | a function name (empty: the profile default)\n',
-         "invoke.tools(step.endpoint, step.profile.target.model, "
-         "tool_choice or ('get_weather' if step.profile.profile == 'local' else 'auto'), "
+         'tool_choice: str = ""  # auto | required | a function name (empty: the profile target.tool_choice)\n',
+         "invoke.tools(step.endpoint, step.profile.target.model, tool_choice or step.profile.target.tool_choice, "
          "parser=step.profile.server.tool_call_parser, api_key=step.api_key)"),
     ):
         write(name, [

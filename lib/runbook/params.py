@@ -41,6 +41,9 @@ class Target(Strict):
     endpoint: str | None = Field(
         None, description="Base URL of the server; default http://127.0.0.1:<server.port>"
     )
+    tool_choice: str = Field(
+        "auto", description="tool_choice of the tool-calling check: auto (a real model chooses), "
+        "required, or a function name (a random model calls only when forced)")
     hf_token_env: str | None = Field(
         "HF_TOKEN", description="Environment variable holding the hub token (never a literal)"
     )
