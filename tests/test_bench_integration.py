@@ -51,12 +51,13 @@ def test_short_dataset_fails_the_tier(engine):
 
 
 def test_rejected_requests_are_counted_as_failed(engine):
-    """Prompt + output beyond max-model-len 4096 is rejected by the server: those requests fail."""
+    """Prompts of max-model-len (4096) tokens or more are rejected by the server (HTTP 400): those
+    requests fail, are counted and recorded — never dropped."""
     p, run = engine
-    name, t = resolve_tier(p, "", 4, num_prompts=16, input_len=3000, output_len=2000, range_ratio=0.5,
+    name, t = resolve_tier(p, "", 4, num_prompts=16, input_len=6000, output_len=16, range_ratio=0.5,
                            warmup_requests=0)
-    ins, outs = random_lengths(Workload(16, 3000, 2000, 0.5, 1))
-    too_long = int(((ins + outs) > 4096).sum())
+    ins, _ = random_lengths(Workload(16, 6000, 16, 0.5, 1))
+    too_long = int((ins >= 4096).sum())
     assert 0 < too_long < 16
     res = run_tier(p, run, make_spec(p, name, t, "builtin"), "builtin", None)
     assert res.row["failed"] == too_long and res.row["completed"] == 16 - too_long

@@ -37,11 +37,10 @@ def test_server_killed_during_the_wait_fails_within_5_s(engine_image, tmp_path):
     try:
         deploy.stage_weights(p, run)
         deploy.start_server(p, launcher)
-        for _ in range(100):  # until the wrapper has written the server's pid
-            if launcher.pid_file.exists():
+        for _ in range(600):  # until the server is loading: its log has lines
+            if launcher.server_log.exists() and launcher.server_log.stat().st_size > 200:
                 break
             time.sleep(0.1)
-        time.sleep(5)
         pid = int(launcher.pid_file.read_text())
         t_kill = time.monotonic()
         launcher.exec(["sh", "-c", f"kill -9 {pid}"], echo=False)
@@ -113,3 +112,26 @@ def test_matching_running_container_is_reused(engine_image, tmp_path):
         run.update_state(container=first)
         deploy.teardown(p, run)
     assert _gone("runbook-test-reuse")
+
+
+def test_container_that_dies_at_once_is_reported_with_its_output(engine_image, tmp_path):
+    p = _profile(30135, "runbook-test-dies", "container.command=sh -c 'echo cannot start here; exit 3'")
+    run = RunFolder.create("dies", tmp_path)
+    t0 = time.monotonic()
+    with pytest.raises(EngineError) as e:
+        get_launcher(p, run).prepare()
+    assert time.monotonic() - t0 < 10
+    assert "exited right after start (code 3)" in str(e.value) and "cannot start here" in str(e.value)
+    assert deploy.teardown(p, run)  # the run created it: teardown removes it
+    assert _gone("runbook-test-dies")
+
+
+def test_readiness_timeout_names_the_setting(engine_image, tmp_path):
+    p = _profile(30136, "runbook-test-timeout", "server.readiness.timeout_s=4")
+    run = RunFolder.create("timeout", tmp_path)
+    t0 = time.monotonic()
+    with pytest.raises(ServerNotReady) as e:
+        deploy.up(p, run, out=lambda s: None)
+    assert time.monotonic() - t0 < 30
+    assert "not ready after 4 s" in str(e.value) and "server.readiness.timeout_s" in str(e.value)
+    assert _gone("runbook-test-timeout")

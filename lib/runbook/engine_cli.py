@@ -41,7 +41,10 @@ def run(a: argparse.Namespace) -> int:
     if a.action == "up":
         from runbook import deploy
 
+        from runbook import secrets
+
         p = load_profile(a.profile, a.param)
+        secrets.api_key(p)  # a configured but missing key fails before anything starts
         rf = RunFolder.create(p.profile)
         print(f"run folder: {rf.path}")
         res = deploy.up(p, rf)

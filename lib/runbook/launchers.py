@@ -65,7 +65,8 @@ def wrapper_script(cmd: LaunchCommand, log: str, pid: str, exitf: str, workdir: 
     """Start ``cmd`` in the background with its output in ``log``; record pid and exit code."""
     # "${RUNBOOK_API_KEY}" stays unquoted so the shell expands it from the process environment.
     argv = " ".join(f'"{a}"' if a == "${RUNBOOK_API_KEY}" else shlex.quote(a) for a in cmd.argv)
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd.env.items())
+    # Unbuffered: the log shows what the server is doing while it loads, and right up to a crash.
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in {"PYTHONUNBUFFERED": "1", **cmd.env}.items())
     return (f"cd {shlex.quote(workdir)} && rm -f {shlex.quote(exitf)} && "
             f"( exec env {env} {argv} ) > {shlex.quote(log)} 2>&1 & "
             f"p=$!; echo $p > {shlex.quote(pid)}; wait $p; echo $? > {shlex.quote(exitf)}")
@@ -283,14 +284,20 @@ class DockerLauncher(Launcher):
                     (str(self.run.path), str(weights_dir(self.p)))) else None
             container = self.client.containers.run(**kw)
             created = True
+            # Recorded at once, so teardown finds it whatever happens next.
+            self.run.update_state(container={"container_id": container.id, "container_name": name,
+                                             "created_container": True, "launcher": self.name})
             # `docker run -d` succeeds even when the container dies at once: confirm it runs.
             time.sleep(1.0)
             container.reload()
             if container.status != "running":
-                logs = container.logs(tail=30).decode(errors="replace")
+                logs = container.logs(tail=200).decode(errors="replace")
+                (self.run.logs / "container.log").write_text(logs)
                 code = container.attrs.get("State", {}).get("ExitCode")
+                container.remove(force=True)  # ours, and dead: its output is kept in the run folder
                 raise EngineError(f"container {name} exited right after start (code {code})",
-                                  log_tail=logs, hint="its own output is above")
+                                  log_tail="\n".join(logs.splitlines()[-30:]),
+                                  hint=f"its own output is above and in {self.run.logs / 'container.log'}")
         facts = {"container_id": container.id, "container_name": name, "created_container": created,
                  "image": self.p.container.image, "image_id": image.id,
                  "image_digests": image.attrs.get("RepoDigests") or [], "config_hash": cfg,

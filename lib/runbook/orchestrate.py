@@ -104,7 +104,10 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
     import papermill as pm
 
     ov = list(overrides or [])
-    p = load_profile(profile, ov)  # validated before anything starts
+    p = load_profile(profile, ov)  # validated before anything starts…
+    from runbook import secrets
+
+    secrets.api_key(p)  # …including a configured key that isn't there
     run = RunFolder.create(p.profile, outputs or OUTPUTS)
     run.update_state(profile=p.profile, overrides=ov, params=p.model_dump(mode="json"))
     nb_dir = run.path / "notebooks"

@@ -112,7 +112,7 @@ def error_lines(path: Path | None, limit: int = 3) -> list[str]:
 def failure_context(path: Path | None) -> str:
     errs = error_lines(path)
     head = ("engine errors (first lines stating one):\n  " + "\n  ".join(errs) + "\n") if errs else ""
-    return head + log_tail(path)
+    return head + (log_tail(path) or f"(the server log {path} is empty)")
 
 
 def last_line(path: Path | None) -> str:

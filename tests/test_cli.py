@@ -1,0 +1,84 @@
+"""The CLI: JSON outputs with the promised keys, and bad input rejected with a message naming the
+field — before any side effect (no run folder, no container)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import DATA
+
+
+def rb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "runbook", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_workload_json():
+    out = rb("workload", "--num-prompts", "80", "--input-len", "1000", "--output-len", "1000",
+             "--format", "json")
+    d = json.loads(out.stdout)
+    assert (d["total_input_tokens"], d["total_output_tokens"]) == (39668, 40805)
+
+
+def test_check_reference_json_finds_the_published_errors():
+    findings = json.loads(rb("check-reference", "--format", "json").stdout)
+    assert all({"tier", "metric", "check", "printed", "expected"} <= f.keys() for f in findings)
+    got = {(f["tier"], f["metric"], f["check"]) for f in findings}
+    assert ("low", "output_throughput", "throughput = count / duration") in got
+    assert ("medium", "total_input_tokens", "workload fingerprint") in got
+    assert ("medium", "median_itl_ms", "median ≤ p95") in got
+    assert ("high", "total_input_tokens", "workload fingerprint") in got
+    assert ("high", "concurrency", "concurrency ≤ max concurrency") in got
+
+
+def test_check_a_consistent_result_finds_nothing(tmp_path):
+    f = tmp_path / "r.jsonl"
+    row = {"completed": 10, "duration": 10.0, "total_input_tokens": 6101, "total_output_tokens": 4220,
+           "request_throughput": 1.0, "input_throughput": 610.1, "output_throughput": 422.0,
+           "total_throughput": 1032.1, "mean_e2e_latency_ms": 1000.0, "concurrency": 1.0,
+           "max_concurrency": 1, "mean_ttft_ms": 10.0, "median_ttft_ms": 10.0, "p99_ttft_ms": 12.0,
+           "median_itl_ms": 2.0, "p95_itl_ms": 3.0, "p99_itl_ms": 4.0, "random_input_len": 1000,
+           "random_output_len": 1000, "random_range_ratio": 0.0, "dataset_name": "random"}
+    f.write_text(json.dumps(row) + "\n")
+    out = rb("check", str(f), "--num-prompts", "10", "--format", "json")
+    assert json.loads(out.stdout) == []
+
+
+def test_compare_json_labels_not_comparable():
+    out = rb("compare", str(DATA / "bench_serving_0.5.23_block.txt"), "--tier", "medium",
+             "--profile", "local", "--format", "json")
+    d = json.loads(out.stdout)
+    assert d["comparable"] is False and any("hardware differs" in r for r in d["reasons"])
+    m = {x["metric"]: x for x in d["metrics"]}
+    assert m["output_throughput"]["verdict"] == "within tolerance"  # 298.41 vs 298.41
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["workload", "--num-prompts", "0", "--input-len", "1", "--output-len", "1"], "--num-prompts must be ≥ 1"),
+    (["workload", "--num-prompts", "x", "--input-len", "1", "--output-len", "1"], "must be an integer"),
+    (["workload", "--num-prompts", "1", "--input-len", "-4", "--output-len", "1"], "--input-len must be ≥ 1"),
+    (["workload", "--num-prompts", "1", "--input-len", "1", "--output-len", "1", "--range-ratio", "3"],
+     "--range-ratio must be within 0..1"),
+    (["compare", str(DATA / "bench_serving_0.5.23_block.txt"), "--tier", "extreme"],
+     "tier 'extreme' is not in the reference"),
+    (["check", "/no/such/file.jsonl"], "cannot read"),
+    (["run", "-f", "no-such-profile"], "profile file not found"),
+    (["run", "-f", "local", "-p", "server.port=99999"], "server.port"),
+    (["run", "-f", "local", "-p", "benchmark.tiers.low.concurrency=0"], "benchmark.tiers.low.concurrency"),
+    (["run", "-f", "local", "-p", "nonsense"], "must be KEY=VALUE"),
+    (["engine", "up", "-f", "local", "-p", "container.launcher=k8s"], "container.launcher"),
+    (["run", "-f", "local", "-p", "server.api_key_env=NOT_SET_ANYWHERE"], "NOT_SET_ANYWHERE is not set"),
+])
+def test_bad_input_fails_before_side_effects(args, phrase, tmp_path):
+    env = {"RUNBOOK_OUTPUTS": str(tmp_path)}
+    os.environ.pop("NOT_SET_ANYWHERE", None)
+    out = rb(*args, env=env)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert phrase in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no run folder, nothing started
