@@ -39,9 +39,7 @@ def run(a: argparse.Namespace) -> int:
         print(rep.as_text())
         return 0
     if a.action == "up":
-        from runbook import deploy
-
-        from runbook import secrets
+        from runbook import deploy, secrets
 
         p = load_profile(a.profile, a.param)
         secrets.api_key(p)  # a configured but missing key fails before anything starts
