@@ -59,7 +59,8 @@ def test_compare_json_labels_not_comparable():
 
 
 @pytest.mark.parametrize("args,phrase", [
-    (["workload", "--num-prompts", "0", "--input-len", "1", "--output-len", "1"], "--num-prompts must be ≥ 1"),
+    (["workload", "--num-prompts", "0", "--input-len", "1", "--output-len", "1"],
+     "--num-prompts must be ≥ 1"),
     (["workload", "--num-prompts", "x", "--input-len", "1", "--output-len", "1"], "must be an integer"),
     (["workload", "--num-prompts", "1", "--input-len", "-4", "--output-len", "1"], "--input-len must be ≥ 1"),
     (["workload", "--num-prompts", "1", "--input-len", "1", "--output-len", "1", "--range-ratio", "3"],
