@@ -36,9 +36,15 @@ def build_venv(venv: Path, weights: Path, data: Path, log=print) -> dict[str, ob
     t0 = time.monotonic()
     digest = inputs_hash(extra="venv")
     stamp = venv / ".runbook-inputs"
-    if stamp.exists() and stamp.read_text().strip() == digest and (weights / "tiny-llava").is_dir():
+    if (stamp.exists() and stamp.read_text().strip() == digest and (weights / "tiny-llava").is_dir()
+            and data.is_file()):
         return {"venv": str(venv), "cached": True, "seconds": round(time.monotonic() - t0, 1)}
     py = venv / "bin" / "python"
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        log("engine venv up to date; regenerating the model and the dataset")
+        _run([str(py), str(HERE / "make_model.py"), str(weights / "tiny-llava")], "model generation")
+        _run([str(py), str(HERE / "make_dataset.py"), str(data)], "dataset generation")
+        return {"venv": str(venv), "cached": True, "seconds": round(time.monotonic() - t0, 1)}
     if not py.exists():
         log(f"creating {venv}")
         _run([sys.executable, "-m", "venv", str(venv)], "venv creation")
