@@ -244,8 +244,9 @@ print(result.printed)'''),
     write("report.ipynb", [
         md("""
 # Report: results against the published reference
-Takes result files (bench_serving JSONL or printed output, or run folders) and shows, per tier,
-the comparison with the recipe's published numbers — with the verdict colours and, when the setup
+Takes result files (bench_serving JSONL or printed output, or run folders under `outputs/`) and
+shows, per tier, the runs against each other (deltas from the first run given), the comparison
+with the recipe's published numbers — with the verdict colours and, when the setup
 or workload differs, the "not comparable" label and its reasons — the consistency findings on the
 reference itself, and the workload fingerprints."""),
         params('''results: list = []  # result files or run folders (empty: only the reference)
@@ -260,6 +261,8 @@ rep = report.build(step, results)'''),
         code("rep.fingerprints()"),
         md("## Runs against the reference"),
         code("rep.comparisons()", ["verdicts"]),
+        md("## Runs against each other (the first run given is the baseline)"),
+        code("rep.run_deltas()"),
         md("## Throughput vs median TPOT"),
         code("rep.plot()"),
     ])

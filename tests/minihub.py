@@ -58,30 +58,21 @@ def serve(folder: Path, repo: str, sha: str, port: int = 0, drop_once: str | Non
             self.send_response(404)
             self.end_headers()
 
+        def _json(self, obj):
+            body = json.dumps(obj).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_GET(self):
             if self.path.startswith(f"/api/models/{repo}/tree/"):
-                body = json.dumps(
-                    [
-                        {"type": "file", "path": n, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
-                        for n, d in files.items()
-                    ]
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
+                return self._json([{"type": "file", "path": n, "size": len(d),
+                                    "oid": hashlib.sha1(d).hexdigest()} for n, d in files.items()])
             if self.path.startswith(f"/api/models/{repo}"):
-                body = json.dumps(
-                    {"id": repo, "sha": sha, "siblings": [{"rfilename": n} for n in files]}
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
+                return self._json({"id": repo, "sha": sha,
+                                   "siblings": [{"rfilename": n} for n in files]})
             if self.path.startswith(f"/{repo}/resolve/"):
                 return self._file(False)
             self.send_response(404)

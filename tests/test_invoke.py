@@ -19,7 +19,7 @@ def key(p):
 @pytest.mark.engine
 def test_wrong_or_missing_api_key_fails_clearly(engine):
     p, _ = engine
-    for sent, says in (("not-the-key", "rejected the key"), (None, "no key was sent")):
+    for sent, says in (("not-the-key", "it rejected the key"), (None, "no key was sent")):
         chk, _ = invoke.basic(p.endpoint, p.target.model, sent)
         assert chk.status == FAIL
         with pytest.raises(CheckFailed, match=f"API key accepted: the server answered 401: {says}"):

@@ -35,14 +35,15 @@ def _dump(obj: Any) -> str:
     return json.dumps(clean(obj), indent=2, default=_json_default)
 
 
-def _positive_int(name: str):
+def _int_at_least(name: str, low: int):
+    """An argparse type: an integer ≥ ``low``, with a message naming the option."""
     def conv(v: str) -> int:
         try:
             i = int(v)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
-        if i < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be ≥ 1, got {i}")
+        if i < low:
+            raise argparse.ArgumentTypeError(f"{name} must be ≥ {low}, got {i}")
         return i
     return conv
 
@@ -55,16 +56,6 @@ def _ratio(v: str) -> float:
     if not 0.0 <= f <= 1.0:
         raise argparse.ArgumentTypeError(f"--range-ratio must be within 0..1, got {f}")
     return f
-
-
-def _seed(v: str) -> int:
-    try:
-        i = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be an integer, got {v!r}") from None
-    if i < 0:
-        raise argparse.ArgumentTypeError(f"--seed must be ≥ 0, got {i}")
-    return i
 
 
 def cmd_workload(a: argparse.Namespace) -> int:
@@ -186,11 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     w = sub.add_parser("workload", help="token totals of bench_serving's seeded random workload")
-    w.add_argument("--num-prompts", type=_positive_int("--num-prompts"), required=True)
-    w.add_argument("--input-len", type=_positive_int("--input-len"), required=True)
-    w.add_argument("--output-len", type=_positive_int("--output-len"), required=True)
+    w.add_argument("--num-prompts", type=_int_at_least("--num-prompts", 1), required=True)
+    w.add_argument("--input-len", type=_int_at_least("--input-len", 1), required=True)
+    w.add_argument("--output-len", type=_int_at_least("--output-len", 1), required=True)
     w.add_argument("--range-ratio", type=_ratio, default=0.0)
-    w.add_argument("--seed", type=_seed, default=1)
+    w.add_argument("--seed", type=_int_at_least("--seed", 0), default=1)
     w.add_argument("--format", choices=("text", "json"), default="text")
     w.set_defaults(fn=cmd_workload)
 
@@ -201,9 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "check":
             c.add_argument("files", nargs="+", help="bench_serving JSONL or printed output")
             c.add_argument("--tier", default="", help="label for the findings")
-            c.add_argument("--num-prompts", type=_positive_int("--num-prompts"),
+            c.add_argument("--num-prompts", type=_int_at_least("--num-prompts", 1),
                            help="enables the workload fingerprint check")
-            c.add_argument("--seed", type=_seed, default=1)
+            c.add_argument("--seed", type=_int_at_least("--seed", 0), default=1)
         c.add_argument("--reference", default=None, help="reference file (params/reference/)")
         c.add_argument("--rel", type=_ratio, default=0.01, help="relative tolerance")
         c.add_argument("--format", choices=("text", "json"), default="text")

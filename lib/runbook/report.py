@@ -91,6 +91,28 @@ class Report:
             out.append(c.label)
         return out
 
+    def run_deltas(self, metrics: tuple[str, ...] = ("output_throughput", "median_ttft_ms",
+                                                     "median_tpot_ms", "median_itl_ms")) -> Any:
+        """Runs against each other, per tier: each metric and its % change from the first run
+        given (the baseline) — e.g. two images, two flag sets, or MI300X vs local."""
+        if self.runs.empty or "label" not in self.runs or self.runs["label"].nunique() < 2:
+            return "give two or more runs (result files or run folders) to compare them"
+        rows = []
+        for tier, g in self.runs.groupby("tier", sort=False):
+            base = g.iloc[0]
+            for _, r in g.iterrows():
+                row = {"tier": tier, "run": r["label"]}
+                for m in metrics:
+                    v, b = r.get(m), base.get(m)
+                    row[m] = v
+                    row[f"{m} Δ%"] = (v - b) / b * 100 if b and v is not None else None
+                rows.append(row)
+        df = pd.DataFrame(rows)
+        fmt = {c: "{:+.1f} %" for c in df.columns if c.endswith("Δ%")}
+        fmt |= {m: "{:.2f}" for m in metrics}
+        return df.style.format(fmt, na_rep="—").hide(axis="index").set_caption(
+            f"baseline per tier: the first run given ({self.runs['label'].iloc[0]})")
+
     def plot(self) -> None:
         from runbook.plots import show, throughput_vs_tpot
 
