@@ -37,6 +37,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 if line.lower().startswith("content-length:"):
                     length = int(line.split(":")[1])
             body = json.loads(await reader.readexactly(length)) if length else {}
+            if b" /v1/completions " not in head.split(b"\r\n", 1)[0]:
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                continue
             n = int(body.get("max_tokens", 16))
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                          b"Transfer-Encoding: chunked\r\n\r\n")
@@ -44,7 +48,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
             for _ in range(n):
                 writer.write(frame)
-            tail = (b'data: {"choices":[],"usage":{"completion_tokens":%d}}\n\ndata: [DONE]\n\n' % n)
+            # A usage chunk only when asked for, as real servers do (bench_serving 0.5.7 never asks).
+            usage = (b'data: {"choices":[],"usage":{"completion_tokens":%d}}\n\n' % n
+                     if (body.get("stream_options") or {}).get("include_usage") else b"")
+            tail = usage + b"data: [DONE]\n\n"
             writer.write(f"{len(tail):x}\r\n".encode() + tail + b"\r\n0\r\n\r\n")
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
