@@ -135,3 +135,24 @@ def test_builtin_runner_streams_counts_and_records_failures(tmp_path, monkeypatc
     ok = [json.loads(x) for x in lines if '"success": true' in x]
     assert all(r["output_len"] == outs[r["index"]] and r["prompt_len"] == ins[r["index"]] for r in ok)
     assert "Serving Benchmark Result" in res.printed
+
+
+def test_tokens_without_text_complete_the_request(tmp_path, monkeypatch):
+    """A random model's tokens can be partial UTF-8 bytes that decode to no text: the stream still
+    completed with its usage, so the request counts as completed, not failed."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path in ("/model_info", "/flush_cache"):
+            return httpx.Response(404)
+        n = json.loads(request.content)["max_tokens"]
+        chunks = [{"choices": [{"text": ""}]} for _ in range(n)]
+        chunks.append({"choices": [], "usage": {"completion_tokens": n}})
+        return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
+
+    real = httpx.AsyncClient
+    monkeypatch.setattr(httpx, "AsyncClient",
+                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    spec = BenchSpec("t", 1, 3, 10, 4, endpoint="http://mock", model="m", warmup_requests=0)
+    res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
+    assert res.row["completed"] == 3 and res.row["failed"] == 0
+    assert all(r.ttft > 0 and r.output_len == r.output_len_target for r in res.records)

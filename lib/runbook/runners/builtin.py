@@ -96,6 +96,8 @@ class BuiltinRunner:
         last = st
         text_parts: list[str] = []
         prev_tokens = 0
+        first_choice = 0.0  # when the first chunk with a choice came, text or not
+        completed = False
         try:
             async with client.stream("POST", spec.endpoint + path, json=body) as resp:
                 if resp.status_code != 200:
@@ -107,6 +109,7 @@ class BuiltinRunner:
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
+                        completed = True
                         break
                     now = time.perf_counter()
                     obj = json.loads(data)
@@ -126,6 +129,8 @@ class BuiltinRunner:
                         choices = obj.get("choices") or []
                         txt = choices[0].get("text", "") if choices else ""
                         got = bool(txt)
+                        if choices and not first_choice:
+                            first_choice = now - st
                         if got:
                             text_parts.append(txt)
                     if got:
@@ -138,6 +143,10 @@ class BuiltinRunner:
             if rec.output_len == 0:  # no usage from the server: count the chunks
                 rec.output_len = len(rec.itl) + (1 if rec.ttft else 0)
             rec.generated_text = "".join(text_parts)
+            if rec.ttft == 0.0 and (completed or native) and rec.output_len > 0 and first_choice:
+                # Tokens came but none decoded to text (a random model's partial UTF-8 bytes): the
+                # request completed; its first token time is the first chunk's.
+                rec.ttft = first_choice
             rec.success = rec.ttft > 0
             if not rec.success:
                 rec.error = "stream ended without a token"
