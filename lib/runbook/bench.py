@@ -147,12 +147,12 @@ class TierResult:
         return df[summary_columns(df)]
 
 
-def choose_runner(p: Profile, runner: str, launcher: Any) -> str:
+def choose_runner(p: Profile, runner: str) -> str:
+    """An explicit runner wins, then the profile's; "auto" everywhere means the builtin client
+    (it needs nothing beside the server)."""
     if runner != "auto":
         return runner
-    if p.benchmark.runner != "auto":
-        return p.benchmark.runner
-    return "bench_serving" if launcher is not None else "builtin"
+    return p.benchmark.runner if p.benchmark.runner != "auto" else "builtin"
 
 
 def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher: Any = None,
@@ -286,11 +286,9 @@ def ensure_server(step: Any, runner: str = "auto") -> Session:
         print(f"no server answers at {endpoint}: starting the {p.profile} deployment")
         up(p, step.run)
         started = True
-    chosen = choose_runner(p, runner, None)
+    chosen = choose_runner(p, runner)
     if chosen == "bench_serving":
         launcher = get_launcher(p, step.run)
-    elif runner == "auto" and p.benchmark.runner == "auto":
-        chosen = "builtin"
     return Session(step, chosen, launcher, started, endpoint)
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -28,7 +29,7 @@ from runbook.errors import EngineError
 from runbook.params import PROJECT_ROOT, Profile
 from runbook.progress import Progress
 from runbook.runfolder import RunFolder
-from runbook.server import LaunchCommand, log_tail
+from runbook.server import LaunchCommand
 
 Out = Callable[[str], None]
 LABEL_RUN = "org.runbook.run"
@@ -413,7 +414,6 @@ class DockerLauncher(Launcher):
             done.append(f"container {ctr.name} left running: this run did not create it")
             return done
         try:
-            ctr.logs(tail=200)  # keep nothing in memory; logs are in the run folder already
             ctr.remove(force=True)
             done.append(f"container {ctr.name} removed")
         except Exception as e:
@@ -431,7 +431,7 @@ class ProcessLauncher(Launcher):
 
     def prepare(self) -> dict[str, Any]:
         py = expand(self.p.server.python, self.p, self.run)
-        if not Path(py).exists() and not shutil_which(py):
+        if not Path(py).exists() and not shutil.which(py):
             raise EngineError(f"the engine's python {py!r} does not exist",
                               hint="run `runbook engine build -f PROFILE` to create the engine venv")
         facts = {"launcher": self.name, "python": py, "created_container": False}
@@ -518,18 +518,8 @@ class ProcessLauncher(Launcher):
         return ["server process stopped"]
 
 
-def shutil_which(name: str) -> str | None:
-    import shutil
-
-    return shutil.which(name)
-
-
 LAUNCHERS: dict[str, type[Launcher]] = {"docker": DockerLauncher, "process": ProcessLauncher}
 
 
 def get_launcher(profile: Profile, run: RunFolder, out: Out = print) -> Launcher:
     return LAUNCHERS[profile.container.launcher](profile, run, out)
-
-
-def log_tail_of(launcher: Launcher, lines: int = 25) -> str:
-    return log_tail(launcher.server_log, lines)
