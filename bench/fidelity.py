@@ -1,16 +1,18 @@
 """Fidelity: the builtin runner vs sglang 0.5.7's bench_serving on the same local server.
 
 Starts the embedded default (or uses the profile's server if one answers), runs each tier with
-both runners (bench_serving first, then builtin), and prints the per-metric % difference of the
-builtin figure from bench_serving's for output throughput and median TTFT / TPOT / ITL. Goal:
-within 3 %.
+both runners, and prints the per-metric % difference of the builtin figure from bench_serving's
+for output throughput and median TTFT / TPOT / ITL. Goal: within 3 %. With --repeats N each
+runner runs N times per tier, in alternating order, and the medians are compared: on two shared
+CPU cores single runs swing by tens of percent from one run to the next.
 
-Usage: python bench/fidelity.py [-f PROFILE] [--tiers low,medium,high] [-p KEY=VALUE ...]
+Usage: python bench/fidelity.py [-f PROFILE] [--tiers low,medium,high] [--repeats N] [-p KEY=VALUE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import pandas as pd
 
@@ -28,6 +30,7 @@ def main() -> None:
     ap.add_argument("-f", "--profile", default="local")
     ap.add_argument("-p", "--param", action="append", default=[])
     ap.add_argument("--tiers", default="low,medium,high")
+    ap.add_argument("--repeats", type=int, default=1)
     a = ap.parse_args()
     p = load_profile(a.profile, a.param)
     run = RunFolder.create(f"{p.profile}-fidelity")
@@ -39,13 +42,16 @@ def main() -> None:
     try:
         for tier in a.tiers.split(","):
             name, t = resolve_tier(p, tier)
-            res = {}
-            for runner in ("bench_serving", "builtin"):
-                launcher = get_launcher(p, run) if runner == "bench_serving" else None
-                res[runner] = run_tier(p, run, make_spec(p, name, t, runner), runner, launcher,
-                                       out=lambda s: None).row
+            res: dict[str, list[dict]] = {"bench_serving": [], "builtin": []}
+            for i in range(a.repeats):
+                order = ("bench_serving", "builtin") if i % 2 == 0 else ("builtin", "bench_serving")
+                for runner in order:
+                    launcher = get_launcher(p, run) if runner == "bench_serving" else None
+                    res[runner].append(run_tier(p, run, make_spec(p, name, t, runner), runner,
+                                                launcher, out=lambda s: None).row)
             for m in METRICS:
-                bs, bi = res["bench_serving"][m], res["builtin"][m]
+                bs = statistics.median(r[m] for r in res["bench_serving"])
+                bi = statistics.median(r[m] for r in res["builtin"])
                 rows.append({"tier": tier, "metric": m, "bench_serving": round(bs, 2),
                              "builtin": round(bi, 2), "diff_%": round((bi - bs) / bs * 100, 2)})
     finally:
@@ -53,7 +59,8 @@ def main() -> None:
             deploy.teardown(p, run)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False))
-    print(f"\nworst |diff|: {df['diff_%'].abs().max():.2f} % (goal ≤ 3 %); run folder {run.path}")
+    print(f"\nworst |diff|: {df['diff_%'].abs().max():.2f} % (goal ≤ 3 %); medians of {a.repeats} "
+          f"run(s) per runner and tier; run folder {run.path}")
 
 
 if __name__ == "__main__":
