@@ -16,8 +16,7 @@ import statistics
 
 import pandas as pd
 
-from runbook import deploy
-from runbook.bench import _healthy, make_spec, resolve_tier, run_tier
+from runbook.bench import make_spec, resolve_tier, run_tier, serving
 from runbook.launchers import get_launcher
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
@@ -34,12 +33,8 @@ def main() -> None:
     a = ap.parse_args()
     p = load_profile(a.profile, a.param)
     run = RunFolder.create(f"{p.profile}-fidelity")
-    started = False
-    if not _healthy(p.endpoint):
-        deploy.up(p, run)
-        started = True
     rows = []
-    try:
+    with serving(p, run):
         for tier in a.tiers.split(","):
             name, t = resolve_tier(p, tier)
             res: dict[str, list[dict]] = {"bench_serving": [], "builtin": []}
@@ -54,9 +49,6 @@ def main() -> None:
                 bi = statistics.median(r[m] for r in res["builtin"])
                 rows.append({"tier": tier, "metric": m, "bench_serving": round(bs, 2),
                              "builtin": round(bi, 2), "diff_%": round((bi - bs) / bs * 100, 2)})
-    finally:
-        if started:
-            deploy.teardown(p, run)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False))
     print(f"\nworst |diff|: {df['diff_%'].abs().max():.2f} % (goal ≤ 3 %); medians of {a.repeats} "

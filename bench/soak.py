@@ -15,8 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from runbook import deploy
-from runbook.bench import _healthy, make_spec, resolve_tier
+from runbook.bench import make_spec, resolve_tier, serving
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 from runbook.runners.builtin import BuiltinRunner
@@ -45,15 +44,11 @@ def main() -> None:
     a = ap.parse_args()
     p = load_profile(a.profile, a.param)
     run = RunFolder.create(f"{p.profile}-soak")
-    started = False
-    if not _healthy(p.endpoint):
-        deploy.up(p, run, out=lambda s: None)
-        started = True
     out_dir = run.path / "bench"
     out_dir.mkdir(exist_ok=True)
     rows = []
     sent = done = failed = 0
-    try:
+    with serving(p, run, out=lambda s: None):
         runner = BuiltinRunner(out=lambda s: None)
         gc.collect()
         rss0, fd0 = rss_mb(), fds()
@@ -77,9 +72,6 @@ def main() -> None:
             print(f"batch {i}: {rows[-1][2]}/{a.batch} ok, {rows[-1][3]} failed, "
                   f"{rows[-1][4]:.0f} s, RSS {rows[-1][5]:.0f} MB, fds {rows[-1][6]}", flush=True)
             i += 1
-    finally:
-        if started:
-            deploy.teardown(p, run)
     print(f"\n{'batch':>5} {'sent':>6} {'ok':>6} {'failed':>6} {'secs':>6} {'RSS MB':>7} {'fds':>5}")
     for r in rows:
         print(f"{r[0]:>5} {r[1]:>6} {r[2]:>6} {r[3]:>6} {r[4]:>6.0f} {r[5]:>7.0f} {r[6]:>5}")

@@ -34,6 +34,13 @@ def docker_available() -> tuple[bool, str]:
     return True, ""
 
 
+def container_gone(name: str) -> bool:
+    """No container, running or stopped, holds this name."""
+    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() == ""
+
+
 @pytest.fixture(scope="session")
 def engine_image() -> str:
     """The local engine image, built (or reused from the cache) once per test session."""

@@ -4,7 +4,6 @@ its cause, with the log lines that show it, and nothing left behind."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 
 import docker
@@ -16,18 +15,14 @@ from runbook.launchers import get_launcher
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 
+from .conftest import container_gone
+
 pytestmark = pytest.mark.engine
 
 
 def _profile(port: int, name: str, *extra: str):
     return load_profile("local", [f"server.port={port}", f"container.name={name}",
                                   f"target.endpoint=http://127.0.0.1:{port}", *extra])
-
-
-def _gone(name: str) -> bool:
-    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
-                         capture_output=True, text=True)
-    return out.stdout.strip() == ""
 
 
 def test_server_killed_during_the_wait_fails_within_5_s(engine_image, tmp_path):
@@ -51,7 +46,7 @@ def test_server_killed_during_the_wait_fails_within_5_s(engine_image, tmp_path):
         assert "exited (code 137)" in str(e.value) and "last log lines" in str(e.value)
     finally:
         deploy.teardown(p, run)
-    assert _gone("runbook-test-kill")
+    assert container_gone("runbook-test-kill")
 
 
 def test_wrong_model_path_fails_fast_with_the_engines_own_error(engine_image, tmp_path):
@@ -64,7 +59,7 @@ def test_wrong_model_path_fails_fast_with_the_engines_own_error(engine_image, tm
     msg = str(e.value)
     assert "engine errors" in msg and "no-such-model" in msg, msg
     assert took < p.server.readiness.timeout_s / 4, took  # the exit, not the timeout, ended it
-    assert _gone("runbook-test-badmodel")  # deploy.up tore down what it started
+    assert container_gone("runbook-test-badmodel")  # deploy.up tore down what it started
 
 
 def test_port_taken_is_a_clear_error_before_launch(tmp_path):
@@ -111,7 +106,7 @@ def test_matching_running_container_is_reused(engine_image, tmp_path):
     finally:
         run.update_state(container=first)
         deploy.teardown(p, run)
-    assert _gone("runbook-test-reuse")
+    assert container_gone("runbook-test-reuse")
 
 
 def test_container_that_dies_at_once_is_reported_with_its_output(engine_image, tmp_path):
@@ -123,7 +118,7 @@ def test_container_that_dies_at_once_is_reported_with_its_output(engine_image, t
     assert time.monotonic() - t0 < 10
     assert "exited right after start (code 3)" in str(e.value) and "cannot start here" in str(e.value)
     assert deploy.teardown(p, run)  # the run created it: teardown removes it
-    assert _gone("runbook-test-dies")
+    assert container_gone("runbook-test-dies")
 
 
 def test_readiness_timeout_names_the_setting(engine_image, tmp_path):
@@ -134,4 +129,4 @@ def test_readiness_timeout_names_the_setting(engine_image, tmp_path):
         deploy.up(p, run, out=lambda s: None)
     assert time.monotonic() - t0 < 30
     assert "not ready after 4 s" in str(e.value) and "server.readiness.timeout_s" in str(e.value)
-    assert _gone("runbook-test-timeout")
+    assert container_gone("runbook-test-timeout")

@@ -18,15 +18,9 @@ from runbook.errors import BenchError
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 
-from .conftest import API_KEY_ENV
+from .conftest import API_KEY_ENV, container_gone
 
 pytestmark = pytest.mark.engine
-
-
-def _gone(name: str) -> bool:
-    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
-                         capture_output=True, text=True)
-    return out.stdout.strip() == ""
 
 
 def test_server_killed_during_a_tier(engine_image, tmp_path):
@@ -59,7 +53,7 @@ def test_server_killed_during_a_tier(engine_image, tmp_path):
     finally:
         killer.join()
         deploy.teardown(p, run)
-    assert _gone("runbook-test-midkill")
+    assert container_gone("runbook-test-midkill")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -81,7 +75,7 @@ def test_interrupted_run_tears_down_and_keeps_its_notebooks(engine_image, tmp_pa
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 1, out[-2000:]
     assert "interrupted" in out and "teardown: container" in out
-    assert _gone(name)
+    assert container_gone(name)
     run = next(tmp_path.glob("*-local-*"))
     nbs = sorted(p.name for p in (run / "notebooks").glob("*.ipynb"))
     assert nbs[:3] == ["00-preflight.ipynb", "01-container.ipynb", "02-server.ipynb"]

@@ -15,19 +15,13 @@ from runbook.browser import check_page, chromium
 from runbook.checks import check_result, workload_of
 from runbook.orchestrate import run_all
 
-from .conftest import API_KEY_ENV
+from .conftest import API_KEY_ENV, container_gone
 
 pytestmark = pytest.mark.engine
 PORT, NAME = 30140, "runbook-test-run"
 OVERRIDES = [f"server.port={PORT}", f"container.name={NAME}", f"target.endpoint=http://127.0.0.1:{PORT}",
              f"server.api_key_env={API_KEY_ENV}"]
 PLANTED_HF_TOKEN = "hf_plantedTokenForTheGrepTest0042"
-
-
-def _gone(name: str) -> bool:
-    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
-                         capture_output=True, text=True)
-    return out.stdout.strip() == ""
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +61,7 @@ def test_every_step_green_and_the_three_tiers_exact(full_run):
             else r["request_rate"]
         assert check_result(r, r["tier"], workload_of(r)) == [], r["tier"]
     assert all(r["runner"] == "bench_serving" for r in rows)
-    assert _gone(NAME) and any("removed" in t for t in summary["teardown"])
+    assert container_gone(NAME) and any("removed" in t for t in summary["teardown"])
 
 
 def test_run_folder_holds_what_it_promises(full_run):
@@ -114,6 +108,6 @@ def test_injected_failure_red_step_skips_teardown_nonzero(full_run):
     assert st["server"]["status"] == "FAIL" and "no-such-model" in st["server"]["detail"]
     assert all(st[n]["status"] == "SKIPPED" and "server" in st[n]["detail"]
                for n in ("basic", "vision", "tools", "bench-low", "report"))
-    assert _gone(NAME)
+    assert container_gone(NAME)
     failed_nb = json.loads(open(st["server"]["output"]).read())
     assert "An Exception was encountered" in "".join(failed_nb["cells"][0]["source"])  # error on top

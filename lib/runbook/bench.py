@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,6 +272,22 @@ def _healthy(endpoint: str, api_key: str | None = None) -> bool:
         return httpx.get(endpoint + "/health", timeout=5, headers=auth_headers(api_key)).status_code == 200
     except httpx.TransportError:
         return False
+
+
+@contextmanager
+def serving(p: Profile, run: RunFolder, out: Any = print) -> Iterator[bool]:
+    """For a script's block: the server that answers, or the profile's deployment started now and
+    torn down after it (yields whether it was started here)."""
+    from runbook.deploy import teardown, up
+
+    started = not _healthy(p.endpoint, _api_key(p))
+    if started:
+        up(p, run, out=out)
+    try:
+        yield started
+    finally:
+        if started:
+            teardown(p, run)
 
 
 def ensure_server(step: Any, runner: str = "auto") -> Session:
