@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import random
+import secrets
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -34,6 +37,51 @@ def docker_available() -> tuple[bool, str]:
     return True, ""
 
 
+# Every container and port a test session uses is its own: a session id in each name and ports
+# checked free, so two sessions on one host (a CI job beside a developer's run) never meet, and
+# containers left by a session that was killed (daemon stopped, machine suspended) never block the
+# next one.
+SESSION = secrets.token_hex(3)
+_PORTS: set[int] = set()
+
+
+def cname(base: str) -> str:
+    """A container name for this test session: runbook-test-BASE-SESSION."""
+    return f"runbook-test-{base}-{SESSION}"
+
+
+def free_port() -> int:
+    """A port nothing listens on, below Linux's ephemeral range (client sockets never take it)."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        if port in _PORTS:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        _PORTS.add(port)
+        return port
+    raise RuntimeError("no free port found in 20000-32000")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_stale_test_containers():
+    """Remove stopped containers that earlier, killed test sessions left (test names only)."""
+    if docker_available()[0]:
+        out = subprocess.run(["docker", "ps", "-a", "--filter", "name=^runbook-test-",
+                              "--filter", "status=exited", "--filter", "status=created",
+                              "--filter", "status=dead", "--format", "{{.Names}}"],
+                             capture_output=True, text=True)
+        stale = out.stdout.split()
+        if stale:
+            subprocess.run(["docker", "rm", "-f", *stale], capture_output=True)
+            print(f"removed {len(stale)} stopped test container(s) left by killed sessions: {stale}")
+    yield
+
+
 def container_gone(name: str) -> bool:
     """No container, running or stopped, holds this name."""
     out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
@@ -56,8 +104,8 @@ def engine_image() -> str:
     return report.image
 
 
-ENGINE_PORT = 30123
-ENGINE_NAME = "runbook-test-engine"
+ENGINE_PORT = free_port()
+ENGINE_NAME = cname("engine")
 # The test server requires an API key, so every client path is shown to send it. The key lives
 # in the environment, as the profile's api_key_env says; never in params.
 API_KEY_ENV = "RUNBOOK_TEST_API_KEY"

@@ -15,7 +15,7 @@ from runbook.launchers import get_launcher
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 
-from .conftest import container_gone
+from .conftest import cname, container_gone, free_port
 
 pytestmark = pytest.mark.engine
 
@@ -26,7 +26,7 @@ def _profile(port: int, name: str, *extra: str):
 
 
 def test_server_killed_during_the_wait_fails_within_5_s(engine_image, tmp_path):
-    p = _profile(30131, "runbook-test-kill")
+    p = _profile(free_port(), cname("kill"))
     run = RunFolder.create("kill", tmp_path)
     launcher, _ = deploy.start_container(p, run)
     try:
@@ -46,11 +46,11 @@ def test_server_killed_during_the_wait_fails_within_5_s(engine_image, tmp_path):
         assert "exited (code 137)" in str(e.value) and "last log lines" in str(e.value)
     finally:
         deploy.teardown(p, run)
-    assert container_gone("runbook-test-kill")
+    assert container_gone(p.container.name)
 
 
 def test_wrong_model_path_fails_fast_with_the_engines_own_error(engine_image, tmp_path):
-    p = _profile(30132, "runbook-test-badmodel", "server.model_path=/models/no-such-model")
+    p = _profile(free_port(), cname("badmodel"), "server.model_path=/models/no-such-model")
     run = RunFolder.create("badmodel", tmp_path)
     t0 = time.monotonic()
     with pytest.raises(ServerNotReady) as e:
@@ -59,7 +59,7 @@ def test_wrong_model_path_fails_fast_with_the_engines_own_error(engine_image, tm
     msg = str(e.value)
     assert "engine errors" in msg and "no-such-model" in msg, msg
     assert took < p.server.readiness.timeout_s / 4, took  # the exit, not the timeout, ended it
-    assert container_gone("runbook-test-badmodel")  # deploy.up tore down what it started
+    assert container_gone(p.container.name)  # deploy.up tore down what it started
 
 
 def test_port_taken_is_a_clear_error_before_launch(tmp_path):
@@ -78,10 +78,10 @@ def test_port_taken_is_a_clear_error_before_launch(tmp_path):
 
 def test_name_conflict_fails_with_the_command_and_never_removes_it(engine_image, tmp_path):
     client = docker.from_env()
-    name = "runbook-test-conflict"
+    name = cname("conflict")
     other = client.containers.run(engine_image, "sleep 300", name=name, detach=True)
     try:
-        p = _profile(30133, name)
+        p = _profile(free_port(), name)
         run = RunFolder.create("conflict", tmp_path)
         with pytest.raises(EngineError) as e:
             get_launcher(p, run).prepare()
@@ -96,7 +96,7 @@ def test_name_conflict_fails_with_the_command_and_never_removes_it(engine_image,
 
 
 def test_matching_running_container_is_reused(engine_image, tmp_path):
-    p = _profile(30134, "runbook-test-reuse")
+    p = _profile(free_port(), cname("reuse"))
     run = RunFolder.create("reuse", tmp_path)
     first = get_launcher(p, run).prepare()
     try:
@@ -106,11 +106,11 @@ def test_matching_running_container_is_reused(engine_image, tmp_path):
     finally:
         run.update_state(container=first)
         deploy.teardown(p, run)
-    assert container_gone("runbook-test-reuse")
+    assert container_gone(p.container.name)
 
 
 def test_container_that_dies_at_once_is_reported_with_its_output(engine_image, tmp_path):
-    p = _profile(30135, "runbook-test-dies", "container.command=sh -c 'echo cannot start here; exit 3'")
+    p = _profile(free_port(), cname("dies"), "container.command=sh -c 'echo cannot start here; exit 3'")
     run = RunFolder.create("dies", tmp_path)
     t0 = time.monotonic()
     with pytest.raises(EngineError) as e:
@@ -118,15 +118,15 @@ def test_container_that_dies_at_once_is_reported_with_its_output(engine_image, t
     assert time.monotonic() - t0 < 10
     assert "exited right after start (code 3)" in str(e.value) and "cannot start here" in str(e.value)
     assert deploy.teardown(p, run)  # the run created it: teardown removes it
-    assert container_gone("runbook-test-dies")
+    assert container_gone(p.container.name)
 
 
 def test_readiness_timeout_names_the_setting(engine_image, tmp_path):
-    p = _profile(30136, "runbook-test-timeout", "server.readiness.timeout_s=4")
+    p = _profile(free_port(), cname("timeout"), "server.readiness.timeout_s=4")
     run = RunFolder.create("timeout", tmp_path)
     t0 = time.monotonic()
     with pytest.raises(ServerNotReady) as e:
         deploy.up(p, run, out=lambda s: None)
     assert time.monotonic() - t0 < 30
     assert "not ready after 4 s" in str(e.value) and "server.readiness.timeout_s" in str(e.value)
-    assert container_gone("runbook-test-timeout")
+    assert container_gone(p.container.name)

@@ -18,6 +18,8 @@ import pytest
 
 from runbook.launchers import get_launcher
 
+from .conftest import cname, free_port
+
 pytestmark = pytest.mark.engine
 
 
@@ -112,21 +114,22 @@ def test_generated_model_is_byte_identical_when_regenerated(engine, root):
 
 def test_cli_engine_up_status_down_leaves_nothing(engine_image, tmp_path):
     env = {**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)}
-    args = ["-p", "server.port=30125", "-p", "container.name=runbook-test-cli",
-            "-p", "target.endpoint=http://127.0.0.1:30125"]
+    port, name = free_port(), cname("cli")
+    args = ["-p", f"server.port={port}", "-p", f"container.name={name}",
+            "-p", f"target.endpoint=http://127.0.0.1:{port}"]
     run = lambda *a: subprocess.run([sys.executable, "-m", "runbook", "engine", *a],  # noqa: E731
                                     capture_output=True, text=True, env=env, timeout=900)
     up = run("up", *args)
     try:
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        assert "ready: http://127.0.0.1:30125" in up.stdout
+        assert f"ready: http://127.0.0.1:{port}" in up.stdout
         st = run("status")
         assert json.loads(st.stdout)["health"] == 200
     finally:
         down = run("down")
     assert down.returncode == 0 and "removed" in down.stdout
-    ps = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "name=runbook-test-cli"],
+    ps = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
                         capture_output=True, text=True)
     assert ps.stdout.strip() == ""
-    host = subprocess.run(["pgrep", "-f", "port 30125"], capture_output=True, text=True)
+    host = subprocess.run(["pgrep", "-f", f"port {port}"], capture_output=True, text=True)
     assert host.stdout.strip() == ""

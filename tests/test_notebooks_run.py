@@ -12,7 +12,7 @@ import pytest
 
 from runbook.html import export_notebook
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, cname, free_port
 
 
 def _papermill(nb: str, out, *args: str, env=None):
@@ -58,7 +58,8 @@ def test_report_compares_given_result_files(tmp_path):
 @pytest.mark.engine
 def test_bench_notebook_standalone_starts_and_stops_the_engine(engine_image, tmp_path):
     out = tmp_path / "bench.ipynb"
-    ov = '["server.port=30170", "container.name=runbook-test-nb", "target.endpoint=http://127.0.0.1:30170"]'
+    port, name = free_port(), cname("nb")
+    ov = f'["server.port={port}", "container.name={name}", "target.endpoint=http://127.0.0.1:{port}"]'
     p = _papermill("bench.ipynb", out, "-p", "concurrency", "4", "-p", "num_prompts", "8",
                    "-p", "input_len", "100", "-p", "output_len", "32", "-y", f"overrides: {ov}",
                    env={"RUNBOOK_OUTPUTS": str(tmp_path)})
@@ -66,7 +67,7 @@ def test_bench_notebook_standalone_starts_and_stops_the_engine(engine_image, tmp
     text = _texts(out)
     assert "'started by this notebook': True" in text
     assert "Serving Benchmark Result" in text and "Successful requests:                     8" in text
-    assert "container runbook-test-nb removed" in text
-    gone = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "name=^runbook-test-nb$"],
+    assert f"container {name} removed" in text
+    gone = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
                           capture_output=True, text=True)
     assert gone.stdout.strip() == ""

@@ -14,6 +14,8 @@ from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 from runbook.verdicts import PASS
 
+from .conftest import free_port
+
 pytestmark = pytest.mark.engine
 
 
@@ -21,7 +23,7 @@ def test_process_launcher_end_to_end(tmp_path):
     build = subprocess.run([sys.executable, "-m", "runbook", "engine", "build", "-f", "local-process"],
                            capture_output=True, text=True, timeout=1800)
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    p = load_profile("local-process", ["server.port=30180", "target.endpoint=http://127.0.0.1:30180"])
+    p = load_profile("local-process", [f"server.port={(port := free_port())}", f"target.endpoint=http://127.0.0.1:{port}"])
     run = RunFolder.create("process", tmp_path)
     info = deploy.up(p, run, out=lambda s: None)
     try:

@@ -18,7 +18,7 @@ from runbook.errors import BenchError
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 
-from .conftest import API_KEY_ENV, container_gone
+from .conftest import API_KEY_ENV, cname, container_gone, free_port
 
 pytestmark = pytest.mark.engine
 
@@ -26,8 +26,10 @@ pytestmark = pytest.mark.engine
 def test_server_killed_during_a_tier(engine_image, tmp_path):
     """In-flight requests count as failed, records so far are saved, the tier fails with the
     reason, teardown leaves nothing."""
-    p = load_profile("local", ["server.port=30151", "container.name=runbook-test-midkill",
-                               "target.endpoint=http://127.0.0.1:30151", f"server.api_key_env={API_KEY_ENV}"])
+    port = free_port()
+    p = load_profile("local", [f"server.port={port}", f"container.name={cname('midkill')}",
+                               f"target.endpoint=http://127.0.0.1:{port}",
+                               f"server.api_key_env={API_KEY_ENV}"])
     run = RunFolder.create("midkill", tmp_path)
     deploy.up(p, run, out=lambda s: None)
     launcher = deploy.get_launcher(p, run)
@@ -53,13 +55,13 @@ def test_server_killed_during_a_tier(engine_image, tmp_path):
     finally:
         killer.join()
         deploy.teardown(p, run)
-    assert container_gone("runbook-test-midkill")
+    assert container_gone(p.container.name)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_run_tears_down_and_keeps_its_notebooks(engine_image, tmp_path, sig):
-    name = f"runbook-test-int{int(sig)}"
-    port = 30160 + int(sig)
+    name = cname(f"int{int(sig)}")
+    port = free_port()
     env = {**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "-f", "local",
                              "-p", f"server.port={port}", "-p", f"container.name={name}",

@@ -15,10 +15,10 @@ from runbook.browser import check_page, chromium
 from runbook.checks import check_result, workload_of
 from runbook.orchestrate import run_all
 
-from .conftest import API_KEY_ENV, container_gone
+from .conftest import API_KEY_ENV, cname, container_gone, free_port
 
 pytestmark = pytest.mark.engine
-PORT, NAME = 30140, "runbook-test-run"
+PORT, NAME = free_port(), cname("run")
 OVERRIDES = [f"server.port={PORT}", f"container.name={NAME}", f"target.endpoint=http://127.0.0.1:{PORT}",
              f"server.api_key_env={API_KEY_ENV}"]
 PLANTED_HF_TOKEN = "hf_plantedTokenForTheGrepTest0042"

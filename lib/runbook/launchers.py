@@ -119,12 +119,28 @@ class Launcher:
     def teardown(self) -> list[str]:
         raise NotImplementedError
 
-    def server_exit_code(self) -> int | None:
-        """None while the server runs; its exit code (or -1 when its host is gone) once it ended."""
-        if self.exit_file.exists():
+    def _recorded_exit(self) -> int | None:
+        """The code the wrapper wrote, or None while the file is absent or not yet written."""
+        try:
             text = self.exit_file.read_text().strip()
-            return int(text) if text.lstrip("-").isdigit() else -1
+        except FileNotFoundError:
+            return None
+        return int(text) if text.lstrip("-").isdigit() else None
+
+    def server_exit_code(self, settle_s: float = 3.0) -> int | None:
+        """None while the server runs; its exit code (or -1 when its host is gone) once it ended."""
+        code = self._recorded_exit()
+        if code is not None:
+            return code
         if self.pid_file.exists() and not self.alive():
+            # The wrapper writes server.exit right after `wait` returns, a moment after the pid is
+            # gone: wait for it, so a kill reads as 137 rather than "unknown" (-1).
+            deadline = time.monotonic() + settle_s
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+                code = self._recorded_exit()
+                if code is not None:
+                    return code
             return -1
         return None
 
@@ -271,9 +287,13 @@ class DockerLauncher(Launcher):
                 why = ("it is not running" if existing.status != "running" else
                        "its image differs" if existing.image.id != image.id else
                        "its flags or mounts differ from this profile's")
+                # A stopped one left by an earlier run (node rebooted, daemon restarted) is named
+                # as such, but still not removed: its logs may be what someone needs to read.
+                origin = (f" (left by runbook run {labels[LABEL_RUN]})" if LABEL_RUN in labels
+                          else "")
                 raise EngineError(
-                    f"a container named {name!r} already exists and {why}; the runbook never "
-                    "removes a container it did not create",
+                    f"a container named {name!r}{origin} already exists and {why}; the runbook "
+                    "never removes a container this run did not create",
                     hint=f"free the name with: docker rm -f {name}   (or set container.name)")
             container = existing
             self.out(f"reusing running container {name} ({container.short_id}): same image and flags")
@@ -374,8 +394,8 @@ class DockerLauncher(Launcher):
         res = self.exec(["sh", "-c", f"kill -0 {int(pid)}"], echo=False)
         return res.code == 0
 
-    def server_exit_code(self) -> int | None:
-        code = super().server_exit_code()
+    def server_exit_code(self, settle_s: float = 3.0) -> int | None:
+        code = super().server_exit_code(settle_s)
         if code is None:
             ctr = self._container()
             if ctr is None:
