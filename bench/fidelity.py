@@ -3,15 +3,18 @@
 Starts the embedded default (or uses the profile's server if one answers), runs each tier with
 both runners, and prints the per-metric % difference of the builtin figure from bench_serving's
 for output throughput and median TTFT / TPOT / ITL. Goal: within 3 %. With --repeats N each
-runner runs N times per tier, in alternating order, and the medians are compared: on two shared
-CPU cores single runs swing by tens of percent from one run to the next.
+runner runs N times per tier, in rotating order, and the medians are compared: on two shared
+CPU cores single runs swing by tens of percent from one run to the next. --formats compares the
+builtin runner's prompt formats (token_ids, text) side by side.
 
-Usage: python bench/fidelity.py [-f PROFILE] [--tiers low,medium,high] [--repeats N] [-p KEY=VALUE ...]
+Usage: python bench/fidelity.py [-f PROFILE] [--tiers low,medium,high] [--repeats N]
+                                [--formats token_ids,text] [-p KEY=VALUE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 
 import pandas as pd
@@ -30,29 +33,38 @@ def main() -> None:
     ap.add_argument("-p", "--param", action="append", default=[])
     ap.add_argument("--tiers", default="low,medium,high")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--formats", default="token_ids", help="builtin prompt formats to compare")
     a = ap.parse_args()
     p = load_profile(a.profile, a.param)
     run = RunFolder.create(f"{p.profile}-fidelity")
     rows = []
+    variants = ["bench_serving", *(f"builtin[{f}]" for f in a.formats.split(","))]
     with serving(p, run):
         for tier in a.tiers.split(","):
             name, t = resolve_tier(p, tier)
-            res: dict[str, list[dict]] = {"bench_serving": [], "builtin": []}
+            res: dict[str, list[dict]] = {v: [] for v in variants}
             for i in range(a.repeats):
-                order = ("bench_serving", "builtin") if i % 2 == 0 else ("builtin", "bench_serving")
-                for runner in order:
+                k = i % len(variants)  # rotate who goes first: the host warms and drifts
+                for v in variants[k:] + variants[:k]:
+                    runner = v.split("[")[0]
+                    spec = make_spec(p, name, t, runner)
+                    if runner == "builtin":
+                        spec = dataclasses.replace(spec, prompt_format=v[8:-1])
                     launcher = get_launcher(p, run) if runner == "bench_serving" else None
-                    res[runner].append(run_tier(p, run, make_spec(p, name, t, runner), runner,
-                                                launcher, out=lambda s: None).row)
+                    res[v].append(run_tier(p, run, spec, runner, launcher, out=lambda s: None).row)
             for m in METRICS:
                 bs = statistics.median(r[m] for r in res["bench_serving"])
-                bi = statistics.median(r[m] for r in res["builtin"])
-                rows.append({"tier": tier, "metric": m, "bench_serving": round(bs, 2),
-                             "builtin": round(bi, 2), "diff_%": round((bi - bs) / bs * 100, 2)})
+                row = {"tier": tier, "metric": m, "bench_serving": round(bs, 2)}
+                for v in variants[1:]:
+                    bi = statistics.median(r[m] for r in res[v])
+                    row[v] = round(bi, 2)
+                    row[f"diff_% {v}"] = round((bi - bs) / bs * 100, 2)
+                rows.append(row)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False))
-    print(f"\nworst |diff|: {df['diff_%'].abs().max():.2f} % (goal ≤ 3 %); medians of {a.repeats} "
-          f"run(s) per runner and tier; run folder {run.path}")
+    for v in variants[1:]:
+        print(f"\n{v}: worst |diff| {df[f'diff_% {v}'].abs().max():.2f} % (goal ≤ 3 %)")
+    print(f"medians of {a.repeats} run(s) per runner and tier; run folder {run.path}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from runbook.bench import resolve_notebook_tier, resolve_tier
-from runbook.errors import ParamsError
+from runbook.errors import BenchError, ParamsError
 from runbook.metrics import RequestRecord, summarize
 from runbook.params import load_profile
 from runbook.runners import BenchSpec
@@ -156,3 +156,71 @@ def test_tokens_without_text_complete_the_request(tmp_path, monkeypatch):
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert res.row["completed"] == 3 and res.row["failed"] == 0
     assert all(r.ttft > 0 and r.output_len == r.output_len_target for r in res.records)
+
+
+def _bpe_tokenizer(folder) -> str:
+    """A real byte-level BPE tokenizer, trained here on generated text."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    words = ["weather", "Paris", "tensor", "cache", "décode", "naïve", "东京", "token", "prompt"]
+    corpus = [" ".join(words[(i * 7 + j) % len(words)] for j in range(12)) for i in range(300)]
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(
+        vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    return str(folder)
+
+
+def test_text_prompts_encode_to_the_planned_lengths(tmp_path, monkeypatch):
+    """prompt_format=text: string prompts made with the local tokenizer, each of exactly the
+    planned token length (bench_serving's random lengths), sent as text."""
+    from tokenizers import Tokenizer
+
+    tok_dir = _bpe_tokenizer(tmp_path / "tok")
+    sent: list = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path in ("/model_info", "/flush_cache"):
+            return httpx.Response(404)
+        body = json.loads(request.content)
+        sent.append(body["prompt"])
+        n = body["max_tokens"]
+        chunks = [{"choices": [{"text": "y"}]} for _ in range(n)]
+        chunks.append({"choices": [], "usage": {"completion_tokens": n}})
+        return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
+
+    real = httpx.AsyncClient
+    monkeypatch.setattr(httpx, "AsyncClient",
+                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    spec = BenchSpec("t", 4, 12, 200, 4, range_ratio=0.5, endpoint="http://mock", model="m",
+                     warmup_requests=0, tokenizer=tok_dir, prompt_format="text")
+    res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
+    ins, _ = random_lengths(Workload(12, 200, 4, 0.5, 1))
+    tok = Tokenizer.from_file(tok_dir + "/tokenizer.json")
+    assert len(sent) == 12 and all(isinstance(p, str) for p in sent)
+    by_len = sorted(len(tok.encode(p, add_special_tokens=False).ids) for p in sent)
+    assert by_len == sorted(ins)  # every prompt encodes to its planned length
+    assert [r.prompt_len for r in res.records] == list(ins)
+    assert res.row["total_input_tokens"] == sum(ins)
+    assert any("text made with the local tokenizer" in n and "12/12" in n for n in res.notes)
+
+
+def test_text_prompts_without_a_tokenizer_fail_before_any_request(tmp_path, monkeypatch):
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(404)
+
+    real = httpx.AsyncClient
+    monkeypatch.setattr(httpx, "AsyncClient",
+                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    spec = BenchSpec("t", 1, 2, 10, 4, endpoint="http://mock", model="m",
+                     tokenizer=str(tmp_path / "nothing-here"), prompt_format="text")
+    with pytest.raises(BenchError) as e:
+        BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
+    assert "tokenizer.json" in str(e.value) and "target.tokenizer" in str(e.value)
+    assert calls == []

@@ -74,6 +74,8 @@ def test_compare_json_labels_not_comparable():
     (["run", "-f", "local", "-p", "nonsense"], "must be KEY=VALUE"),
     (["engine", "up", "-f", "local", "-p", "container.launcher=k8s"], "container.launcher"),
     (["run", "-f", "local", "-p", "server.api_key_env=NOT_SET_ANYWHERE"], "NOT_SET_ANYWHERE is not set"),
+    (["engine", "up", "-f", "local-process", "-p", "server.python=/no/such/python"],
+     "runbook engine build"),
 ])
 def test_bad_input_fails_before_side_effects(args, phrase, tmp_path):
     env = {"RUNBOOK_OUTPUTS": str(tmp_path)}

@@ -106,7 +106,7 @@ def make_spec(p: Profile, name: str, t: Tier, runner: str, endpoint: str | None 
         tokenizer=expand_path(tokenizer, p), tag=tag,
         dataset_path=expand_path(p.benchmark.dataset_path, p) if inside else None,
         extra_args=list(p.benchmark.extra_args) if inside else [],
-        api_key=_api_key(p),
+        api_key=_api_key(p), prompt_format=p.benchmark.prompt_format,
     )
 
 

@@ -31,8 +31,9 @@ def run(a: argparse.Namespace) -> int:
             py = Path(expand_path(p.server.python, p) or "")
             data = Path(expand_path(p.benchmark.dataset_path, p) or "")
             res = build_venv(py.parent.parent, weights_dir(p), data)
-            print(f"engine venv {res['venv']}: " + ("cached (inputs unchanged)" if res["cached"]
-                                                    else f"built in {res['seconds']:.0f} s"))
+            print(f"engine venv {res['venv']} -> {res['shared']}: "
+                  + ("cached (inputs unchanged)" if res["cached"]
+                     else f"built in {res['seconds']:.0f} s"))
             return 0
         rep = build(tag=p.container.image if p.container.build == "local" else "runbook-engine:local",
                     force=a.force)
@@ -43,6 +44,10 @@ def run(a: argparse.Namespace) -> int:
 
         p = load_profile(a.profile, a.param)
         secrets.api_key(p)  # a configured but missing key fails before anything starts
+        if p.container.launcher == "process":
+            from runbook.launchers import engine_python
+
+            engine_python(p)  # no venv: say so before a run folder is made
         rf = RunFolder.create(p.profile)
         print(f"run folder: {rf.path}")
         res = deploy.up(p, rf)

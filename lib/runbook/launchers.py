@@ -62,6 +62,15 @@ def expand_path(value: str | None, p: Profile) -> str | None:
             .replace("${PROJECT_ROOT}", str(PROJECT_ROOT)))
 
 
+def engine_python(p: Profile) -> str:
+    """The process launcher's interpreter, which must exist before anything is started."""
+    py = expand_path(p.server.python, p) or ""
+    if not Path(py).exists() and not shutil.which(py):
+        raise EngineError(f"the engine's python {py!r} does not exist",
+                          hint="run `runbook engine build -f PROFILE` to create the engine venv")
+    return py
+
+
 def wrapper_script(cmd: LaunchCommand, log: str, pid: str, exitf: str, workdir: str = "/tmp") -> str:
     """Start ``cmd`` in the background with its output in ``log``; record pid and exit code."""
     # "${RUNBOOK_API_KEY}" stays unquoted so the shell expands it from the process environment.
@@ -450,10 +459,7 @@ class ProcessLauncher(Launcher):
     name = "process"
 
     def prepare(self) -> dict[str, Any]:
-        py = expand(self.p.server.python, self.p, self.run)
-        if not Path(py).exists() and not shutil.which(py):
-            raise EngineError(f"the engine's python {py!r} does not exist",
-                              hint="run `runbook engine build -f PROFILE` to create the engine venv")
+        py = engine_python(self.p)
         facts = {"launcher": self.name, "python": py, "created_container": False}
         self.run.update_state(container=facts)
         return facts

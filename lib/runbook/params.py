@@ -172,6 +172,10 @@ class Benchmark(Strict):
         None, description="ShareGPT JSON bench_serving samples prompts from (offline clusters)"
     )
     min_dataset_conversations: int = Field(0, ge=0)
+    prompt_format: Literal["auto", "token_ids", "text"] = Field(
+        "auto", description="builtin runner's prompts: auto (token ids: input_ids on SGLang's "
+        "/generate, else on /v1/completions), token_ids, or text made with the local tokenizer "
+        "(servers that take no token ids)")
     tiers: dict[str, Tier] = Field(min_length=1)
     extra_args: list[str] = []
 

