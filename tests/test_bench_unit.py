@@ -101,6 +101,13 @@ def test_bench_argv_is_the_recipes_command():
         assert part in text
 
 
+def _mock_server(monkeypatch, handler) -> None:
+    """The runner's one httpx client, talking to ``handler`` instead of a server."""
+    real = httpx.AsyncClient
+    monkeypatch.setattr(httpx, "AsyncClient",
+                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+
+
 def _sse(objs):
     return "".join(f"data: {json.dumps(o)}\n\n" for o in objs) + "data: [DONE]\n\n"
 
@@ -123,9 +130,7 @@ def test_builtin_runner_streams_counts_and_records_failures(tmp_path, monkeypatc
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
         return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
 
-    real = httpx.AsyncClient
-    monkeypatch.setattr(httpx, "AsyncClient",
-                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    _mock_server(monkeypatch, handler)
     spec = BenchSpec("t", 2, 9, 20, 8, range_ratio=0.5, endpoint="http://mock", model="m")
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert res.row["completed"] + res.row["failed"] == 9 and res.row["failed"] == 3
@@ -149,9 +154,7 @@ def test_tokens_without_text_complete_the_request(tmp_path, monkeypatch):
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
         return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
 
-    real = httpx.AsyncClient
-    monkeypatch.setattr(httpx, "AsyncClient",
-                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    _mock_server(monkeypatch, handler)
     spec = BenchSpec("t", 1, 3, 10, 4, endpoint="http://mock", model="m", warmup_requests=0)
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert res.row["completed"] == 3 and res.row["failed"] == 0
@@ -192,9 +195,7 @@ def test_text_prompts_encode_to_the_planned_lengths(tmp_path, monkeypatch):
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
         return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
 
-    real = httpx.AsyncClient
-    monkeypatch.setattr(httpx, "AsyncClient",
-                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    _mock_server(monkeypatch, handler)
     spec = BenchSpec("t", 4, 12, 200, 4, range_ratio=0.5, endpoint="http://mock", model="m",
                      warmup_requests=0, tokenizer=tok_dir, prompt_format="text")
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
@@ -215,9 +216,7 @@ def test_text_prompts_without_a_tokenizer_fail_before_any_request(tmp_path, monk
         calls.append(request.url.path)
         return httpx.Response(404)
 
-    real = httpx.AsyncClient
-    monkeypatch.setattr(httpx, "AsyncClient",
-                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+    _mock_server(monkeypatch, handler)
     spec = BenchSpec("t", 1, 2, 10, 4, endpoint="http://mock", model="m",
                      tokenizer=str(tmp_path / "nothing-here"), prompt_format="text")
     with pytest.raises(BenchError) as e:
