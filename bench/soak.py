@@ -1,8 +1,10 @@
 """Soak: the builtin client at concurrency 500 against the local engine for 5 minutes.
 
 Runs batches of the builtin runner back to back until the time is up and prints, per batch and
-in all: requests sent / completed / failed (every request accounted for), the client's RSS and
-open file descriptors (from /proc) — which must stay flat.
+in all: requests sent / completed / failed (every request accounted for), the client's RSS, open
+file descriptors (from /proc) and live Python objects (after a collection) — which must stay
+flat. The first batch sizes the allocator's arenas and the client's pools, so the steady state
+is judged from batch 0's end onwards; the change from before it is printed too.
 
 Usage: python bench/soak.py [-f PROFILE] [--minutes 5] [--concurrency 500] [-p KEY=VALUE ...]
 """
@@ -51,7 +53,7 @@ def main() -> None:
     with serving(p, run, out=lambda s: None):
         runner = BuiltinRunner(out=lambda s: None)
         gc.collect()
-        rss0, fd0 = rss_mb(), fds()
+        rss0, fd0, obj0 = rss_mb(), fds(), len(gc.get_objects())
         t_end = time.monotonic() + a.minutes * 60
         i = 0
         while time.monotonic() < t_end:
@@ -63,23 +65,29 @@ def main() -> None:
             res = runner.run(spec, out_dir)
             recs = res.records or []
             assert len(recs) == a.batch, "a request went missing"
+            done_i, failed_i = res.row["completed"], res.row["failed"]
             sent += a.batch
-            done += res.row["completed"]
-            failed += res.row["failed"]
+            done += done_i
+            failed += failed_i
+            del res, recs  # what a batch leaves alive is what the next row counts
             gc.collect()
-            rows.append((i, a.batch, res.row["completed"], res.row["failed"], time.monotonic() - t0,
-                         rss_mb(), fds()))
-            print(f"batch {i}: {rows[-1][2]}/{a.batch} ok, {rows[-1][3]} failed, "
-                  f"{rows[-1][4]:.0f} s, RSS {rows[-1][5]:.0f} MB, fds {rows[-1][6]}", flush=True)
+            rows.append((i, a.batch, done_i, failed_i, time.monotonic() - t0, rss_mb(), fds(),
+                         len(gc.get_objects())))
+            print(f"batch {i}: {done_i}/{a.batch} ok, {failed_i} failed, {rows[-1][4]:.0f} s, "
+                  f"RSS {rows[-1][5]:.0f} MB, fds {rows[-1][6]}, objects {rows[-1][7]}", flush=True)
             i += 1
-    print(f"\n{'batch':>5} {'sent':>6} {'ok':>6} {'failed':>6} {'secs':>6} {'RSS MB':>7} {'fds':>5}")
+    print(f"\n{'batch':>5} {'sent':>6} {'ok':>6} {'failed':>6} {'secs':>6} {'RSS MB':>7} {'fds':>5} "
+          f"{'objects':>8}")
     for r in rows:
-        print(f"{r[0]:>5} {r[1]:>6} {r[2]:>6} {r[3]:>6} {r[4]:>6.0f} {r[5]:>7.0f} {r[6]:>5}")
+        print(f"{r[0]:>5} {r[1]:>6} {r[2]:>6} {r[3]:>6} {r[4]:>6.0f} {r[5]:>7.0f} {r[6]:>5} {r[7]:>8}")
     missing = sent - done - failed
-    rss1, fd1 = (rows[-1][5], rows[-1][6]) if rows else (rss0, fd0)
     print(f"\nin all: {sent} sent = {done} completed + {failed} failed "
-          f"({'all accounted for' if not missing else f'MISSING {missing}'}); "
-          f"RSS {rss0:.0f} → {rss1:.0f} MB; fds {fd0} → {fd1}")
+          f"({'all accounted for' if not missing else f'MISSING {missing}'})")
+    if rows:
+        first, last = rows[0], rows[-1]
+        print(f"before the first batch: RSS {rss0:.0f} MB, fds {fd0}, objects {obj0}")
+        print(f"steady state, end of batch 0 → end of batch {last[0]}: RSS {first[5]:.0f} → "
+              f"{last[5]:.0f} MB, fds {first[6]} → {last[6]}, objects {first[7]} → {last[7]}")
 
 
 if __name__ == "__main__":
