@@ -35,6 +35,27 @@ def test_both_runners_same_workload_same_table(engine):
     assert scalar(a) - scalar(b) <= {"tag", "server_info", "sharegpt_output_len"}, scalar(a) - scalar(b)
 
 
+def test_bench_serving_in_a_container_another_run_started(engine, tmp_path):
+    """A second run (bench.ipynb standalone, a script) reuses the server the first one started:
+    the container has the FIRST run's folder mounted, yet bench_serving's output lands in the
+    second run's folder, and nothing is left in the container."""
+    from runbook.runfolder import RunFolder
+
+    p, first = engine
+    snapshot = lambda: {q: q.stat().st_mtime_ns for q in first.path.rglob("*") if q.is_file()  # noqa: E731
+                        and q.parent.name == "bench"}
+    before = snapshot()
+    second = RunFolder.create("reuse", tmp_path)
+    launcher = get_launcher(p, second)
+    name, t = resolve_tier(p, "", 2, num_prompts=4, input_len=64, output_len=16)
+    res = run_tier(p, second, make_spec(p, name, t, "bench_serving"), "bench_serving", launcher)
+    assert res.row["completed"] == 4 and res.findings == []
+    assert res.files["jsonl"].startswith(str(second.path))
+    assert snapshot() == before  # nothing written into the first run's folder
+    left = launcher.exec(["sh", "-c", "ls /tmp | grep -c runbook- || true"], echo=False)
+    assert left.output.strip() == "0", left.output
+
+
 def test_short_dataset_fails_the_tier(engine):
     p, run = engine
     short = run.path / "short-sharegpt.json"

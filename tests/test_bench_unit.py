@@ -1,12 +1,15 @@
 """Benchmark logic without a server: the tier rule, the summary arithmetic, the runner's plan,
-the builtin client's stream handling (an httpx MockTransport inside this one module's test)."""
+the builtin client's stream handling (against a scripted aiohttp server on loopback, inside this
+one module's test)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import threading
+from collections.abc import Callable, Iterator
 
-import httpx
 import numpy as np
 import pytest
 
@@ -101,37 +104,65 @@ def test_bench_argv_is_the_recipes_command():
         assert part in text
 
 
-def _mock_server(monkeypatch, handler) -> None:
-    """The runner's one httpx client, talking to ``handler`` instead of a server."""
-    real = httpx.AsyncClient
-    monkeypatch.setattr(httpx, "AsyncClient",
-                        lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
+Handler = Callable[[str, dict], tuple[int, str]]  # (path, JSON body) -> (status, body text)
+
+
+@pytest.fixture
+def sse_server() -> Iterator[Callable[[Handler], str]]:
+    """A real HTTP server on loopback whose answers a test scripts; yields ``serve(handler)``,
+    which starts one and returns its URL. Stopped after the test."""
+    from aiohttp import web
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runners = []
+
+    def serve(handler: Handler) -> str:
+        async def route(request: web.Request) -> web.Response:
+            body = await request.json() if request.can_read_body else {}
+            status, text = handler(request.path, body)
+            return web.Response(status=status, text=text, content_type="text/event-stream")
+
+        async def start() -> str:
+            app = web.Application()
+            app.router.add_route("*", "/{tail:.*}", route)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            runners.append(runner)
+            return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+        return asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+
+    yield serve
+    for r in runners:
+        asyncio.run_coroutine_threadsafe(r.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
 
 
 def _sse(objs):
     return "".join(f"data: {json.dumps(o)}\n\n" for o in objs) + "data: [DONE]\n\n"
 
 
-def test_builtin_runner_streams_counts_and_records_failures(tmp_path, monkeypatch):
+def test_builtin_runner_streams_counts_and_records_failures(tmp_path, sse_server):
     """Every third request fails with HTTP 500: failures are counted, never dropped."""
     seen = {"n": 0}
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/model_info":
-            return httpx.Response(404)
-        if request.url.path == "/flush_cache":
-            return httpx.Response(404)
-        body = json.loads(request.content)
+    def handler(path: str, body: dict) -> tuple[int, str]:
+        if path in ("/model_info", "/flush_cache"):
+            return 404, ""
         seen["n"] += 1
         if seen["n"] % 3 == 0:
-            return httpx.Response(500, text="boom")
+            return 500, "boom"
         n = body["max_tokens"]
         chunks = [{"choices": [{"text": "x"}]} for _ in range(n)]
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
-        return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
+        return 200, _sse(chunks)
 
-    _mock_server(monkeypatch, handler)
-    spec = BenchSpec("t", 2, 9, 20, 8, range_ratio=0.5, endpoint="http://mock", model="m")
+    spec = BenchSpec("t", 2, 9, 20, 8, range_ratio=0.5, endpoint=sse_server(handler), model="m")
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert res.row["completed"] + res.row["failed"] == 9 and res.row["failed"] == 3
     lines = (tmp_path / "bench-t-builtin.records.jsonl").read_text().splitlines()
@@ -142,20 +173,19 @@ def test_builtin_runner_streams_counts_and_records_failures(tmp_path, monkeypatc
     assert "Serving Benchmark Result" in res.printed
 
 
-def test_tokens_without_text_complete_the_request(tmp_path, monkeypatch):
+def test_tokens_without_text_complete_the_request(tmp_path, sse_server):
     """A random model's tokens can be partial UTF-8 bytes that decode to no text: the stream still
     completed with its usage, so the request counts as completed, not failed."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path in ("/model_info", "/flush_cache"):
-            return httpx.Response(404)
-        n = json.loads(request.content)["max_tokens"]
+    def handler(path: str, body: dict) -> tuple[int, str]:
+        if path in ("/model_info", "/flush_cache"):
+            return 404, ""
+        n = body["max_tokens"]
         chunks = [{"choices": [{"text": ""}]} for _ in range(n)]
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
-        return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
+        return 200, _sse(chunks)
 
-    _mock_server(monkeypatch, handler)
-    spec = BenchSpec("t", 1, 3, 10, 4, endpoint="http://mock", model="m", warmup_requests=0)
+    spec = BenchSpec("t", 1, 3, 10, 4, endpoint=sse_server(handler), model="m", warmup_requests=0)
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert res.row["completed"] == 3 and res.row["failed"] == 0
     assert all(r.ttft > 0 and r.output_len == r.output_len_target for r in res.records)
@@ -177,7 +207,7 @@ def _bpe_tokenizer(folder) -> str:
     return str(folder)
 
 
-def test_text_prompts_encode_to_the_planned_lengths(tmp_path, monkeypatch):
+def test_text_prompts_encode_to_the_planned_lengths(tmp_path, sse_server):
     """prompt_format=text: string prompts made with the local tokenizer, each of exactly the
     planned token length (bench_serving's random lengths), sent as text."""
     from tokenizers import Tokenizer
@@ -185,18 +215,16 @@ def test_text_prompts_encode_to_the_planned_lengths(tmp_path, monkeypatch):
     tok_dir = _bpe_tokenizer(tmp_path / "tok")
     sent: list = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path in ("/model_info", "/flush_cache"):
-            return httpx.Response(404)
-        body = json.loads(request.content)
+    def handler(path: str, body: dict) -> tuple[int, str]:
+        if path in ("/model_info", "/flush_cache"):
+            return 404, ""
         sent.append(body["prompt"])
         n = body["max_tokens"]
         chunks = [{"choices": [{"text": "y"}]} for _ in range(n)]
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
-        return httpx.Response(200, text=_sse(chunks), headers={"content-type": "text/event-stream"})
+        return 200, _sse(chunks)
 
-    _mock_server(monkeypatch, handler)
-    spec = BenchSpec("t", 4, 12, 200, 4, range_ratio=0.5, endpoint="http://mock", model="m",
+    spec = BenchSpec("t", 4, 12, 200, 4, range_ratio=0.5, endpoint=sse_server(handler), model="m",
                      warmup_requests=0, tokenizer=tok_dir, prompt_format="text")
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     ins, _ = random_lengths(Workload(12, 200, 4, 0.5, 1))
@@ -209,15 +237,14 @@ def test_text_prompts_encode_to_the_planned_lengths(tmp_path, monkeypatch):
     assert any("text made with the local tokenizer" in n and "12/12" in n for n in res.notes)
 
 
-def test_text_prompts_without_a_tokenizer_fail_before_any_request(tmp_path, monkeypatch):
+def test_text_prompts_without_a_tokenizer_fail_before_any_request(tmp_path, sse_server):
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        return httpx.Response(404)
+    def handler(path: str, body: dict) -> tuple[int, str]:
+        calls.append(path)
+        return 404, ""
 
-    _mock_server(monkeypatch, handler)
-    spec = BenchSpec("t", 1, 2, 10, 4, endpoint="http://mock", model="m",
+    spec = BenchSpec("t", 1, 2, 10, 4, endpoint=sse_server(handler), model="m",
                      tokenizer=str(tmp_path / "nothing-here"), prompt_format="text")
     with pytest.raises(BenchError) as e:
         BuiltinRunner(out=lambda s: None).run(spec, tmp_path)

@@ -13,12 +13,14 @@ notebook, the CLI) can tell whether the server is alive without holding a handle
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,6 +204,44 @@ class DockerLauncher(Launcher):
                 f"the run folder {self.run.path} is not visible inside the container",
                 hint="add a volume that covers it to container.volumes (e.g. ${RUN_DIR}:/runbook/run)")
         return best[1]
+
+    def scratch_path(self, name: str) -> str:
+        """A path inside the container for a file to copy out afterwards. Not in the run folder's
+        mount: a reused container may hold another run's folder there (or none at all)."""
+        return f"/tmp/runbook-{self.run.run_id}-{name}"
+
+    def copy_in(self, host_dir: Path, inside_parent: str) -> str:
+        """Copy a host folder into the container under ``inside_parent``; returns its path."""
+        ctr = self._container()
+        if ctr is None:
+            raise EngineError(f"no container {self.p.container.name!r} to copy {host_dir} into")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.add(str(host_dir), arcname=host_dir.name,
+                    filter=lambda ti: None if "__pycache__" in ti.name else ti)
+        self.exec(["mkdir", "-p", inside_parent], echo=False)
+        ctr.put_archive(inside_parent, buf.getvalue())
+        return f"{inside_parent.rstrip('/')}/{host_dir.name}"
+
+    def copy_out(self, inside: str, host: Path) -> bool:
+        """Copy one file out of the container to ``host`` and remove it inside; False if absent."""
+        import docker
+
+        ctr = self._container()
+        if ctr is None:
+            return False
+        try:
+            stream, _ = ctr.get_archive(inside)
+        except docker.errors.NotFound:
+            return False
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            data = tar.extractfile(member) if member is not None else None
+            if data is None:
+                return False
+            host.write_bytes(data.read())
+        self.exec(["rm", "-f", inside], echo=False)
+        return True
 
     def run_kwargs(self) -> dict[str, Any]:
         c = self.p.container

@@ -1,10 +1,12 @@
 """The bench_serving runner: sglang 0.5.7's own ``python3 -m sglang.bench_serving``.
 
 Runs with the recipe's arguments where SGLang lives — inside the container through the launcher
-(``docker exec``), or as a local command — with ``--output-file`` in the run folder and
-``--output-details``. The printed block is captured too, and both are parsed. bench_serving 0.5.7
-silently runs fewer requests when its ``--dataset-path`` file holds fewer conversations than
-``--num-prompts`` (and exits 0): the tier fails unless ``completed == num_prompts``.
+(``docker exec``; the output file is written inside and copied out, so a container started by
+another run, with another run folder mounted, serves as well), or as a local command — with
+``--output-file`` landing in the run folder and ``--output-details``. The printed block is
+captured too, and both are parsed. bench_serving 0.5.7 silently runs fewer requests when its
+``--dataset-path`` file holds fewer conversations than ``--num-prompts`` (and exits 0): the tier
+fails unless ``completed == num_prompts``.
 """
 
 from __future__ import annotations
@@ -58,16 +60,13 @@ class BenchServingRunner:
         self.python = python
         self.flush_endpoint = flush_endpoint  # the server has /flush_cache (SGLang)
 
-    def _where(self, host_path: Path) -> str:
-        if self.launcher is not None and hasattr(self.launcher, "container_path"):
-            return self.launcher.container_path(host_path)
-        return str(host_path)
-
     def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
         jsonl = out_path(out_dir, spec, self.name, ".jsonl")
         log = out_path(out_dir, spec, self.name, ".log")
         jsonl.unlink(missing_ok=True)
-        argv = bench_argv(spec, self._where(jsonl), self.python,
+        inside = (self.launcher.scratch_path(jsonl.name)
+                  if self.launcher is not None and hasattr(self.launcher, "copy_out") else None)
+        argv = bench_argv(spec, inside or str(jsonl), self.python,
                           flush_cache=spec.flush_cache and self.flush_endpoint)
         self.out("$ " + " ".join(shlex.quote(a) for a in argv))
         env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else {}
@@ -84,6 +83,8 @@ class BenchServingRunner:
             code, output = p.returncode, p.stdout + p.stderr
             self.out(output)
         log.write_text(output)
+        if inside is not None:
+            self.launcher.copy_out(inside, jsonl)
         if code != 0:
             raise BenchError(f"bench_serving exited with code {code} (tier {spec.tier})",
                              hint=f"its output is in {log}", log=str(log))

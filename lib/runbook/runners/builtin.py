@@ -7,8 +7,12 @@ text, adjusted until the text encodes to the planned length); rate inf = every
 request created at t=0 behind a semaphore of N (a closed loop of N streams), a finite rate draws
 exponential gaps from the same NumPy stream right after the lengths, as bench_serving does;
 warm-up with request 0 capped at 32 tokens; ``/flush_cache`` after warm-up where the server has
-it; ignore_eos; temperature 0. One httpx client with explicit limits and timeouts, closed in
-``finally``; chunk times from a monotonic clock; every request recorded, failures included.
+it; ignore_eos; temperature 0. One aiohttp session with explicit limits and timeouts, closed
+in ``finally``; chunk times from a monotonic clock; every request recorded, failures included.
+
+aiohttp, as bench_serving uses: its C HTTP parser reads a stream's chunks at about twice the rate
+of httpx's pure-Python stack (``bench/client_capacity.py``), and a client that falls behind at
+c=100 reads its chunks late and in bursts — later first tokens, near-zero inter-token gaps.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import numpy as np
 
 from runbook.errors import BenchError
@@ -138,13 +142,13 @@ class BuiltinRunner:
         made = [text_prompt(tok, prng.choice(ids, size=n).tolist(), n, ids, prng) for n in planned]
         return Plan([t for t, _ in made], [n for _, n in made], planned, outs, gaps)
 
-    async def _detect_native(self, client: httpx.AsyncClient, spec: BenchSpec) -> bool:
+    async def _detect_native(self, client: aiohttp.ClientSession, spec: BenchSpec) -> bool:
         if self.native is not None:
             return self.native
         try:
-            r = await client.get(spec.endpoint + "/model_info")
-            return r.status_code == 200
-        except httpx.TransportError:
+            async with client.get(spec.endpoint + "/model_info") as r:
+                return r.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
             return False
 
     def _payload(self, spec: BenchSpec, prompt: list[int] | str, max_tokens: int,
@@ -158,7 +162,7 @@ class BuiltinRunner:
                                    "temperature": 0.0, "ignore_eos": True, "stream": True,
                                    "stream_options": {"include_usage": True}}
 
-    async def _one(self, client: httpx.AsyncClient, spec: BenchSpec, rec: RequestRecord,
+    async def _one(self, client: aiohttp.ClientSession, spec: BenchSpec, rec: RequestRecord,
                    prompt: list[int] | str, native: bool, t0: float) -> RequestRecord:
         path, body = self._payload(spec, prompt, rec.output_len_target, native)
         st = time.perf_counter()
@@ -169,16 +173,17 @@ class BuiltinRunner:
         first_choice = 0.0  # when the first chunk with a choice came, text or not
         completed = False
         try:
-            async with client.stream("POST", spec.endpoint + path, json=body) as resp:
-                if resp.status_code != 200:
-                    text = (await resp.aread()).decode(errors="replace")
-                    rec.error = f"HTTP {resp.status_code}: {text[:300]}"
+            async with client.post(spec.endpoint + path, json=body) as resp:
+                if resp.status != 200:
+                    text = (await resp.read()).decode(errors="replace")
+                    rec.error = f"HTTP {resp.status}: {text[:300]}"
                     return rec
-                async for line in resp.aiter_lines():
-                    if not line.startswith("data:"):
+                async for raw in resp.content:  # line by line, as bench_serving reads
+                    line = raw.strip()
+                    if not line.startswith(b"data:"):
                         continue
                     data = line[5:].strip()
-                    if data == "[DONE]":
+                    if data == b"[DONE]":
                         completed = True
                         break
                     now = time.perf_counter()
@@ -220,7 +225,8 @@ class BuiltinRunner:
             rec.success = rec.ttft > 0
             if not rec.success:
                 rec.error = "stream ended without a token"
-        except (httpx.HTTPError, json.JSONDecodeError, OSError) as e:
+        except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError, ValueError,
+                OSError) as e:
             rec.error = f"{type(e).__name__}: {e}"[:300]
             rec.latency = time.perf_counter() - st
         return rec
@@ -233,12 +239,15 @@ class BuiltinRunner:
         plan = self.plan(spec, text=text)
         prompts, in_lens, out_lens, gaps = plan.prompts, plan.prompt_lens, plan.out_lens, plan.gaps
         notes: list[str] = []
-        limits = httpx.Limits(max_connections=spec.concurrency + 4,
-                              max_keepalive_connections=spec.concurrency + 4)
-        # read: the longest silence allowed between two chunks of one stream.
-        timeout = httpx.Timeout(connect=10.0, read=spec.request_timeout_s, write=30.0, pool=None)
+        # Connections: one per stream plus the probes; kept alive between a stream's requests.
+        connector = aiohttp.TCPConnector(limit=spec.concurrency + 4, limit_per_host=0)
+        # No total: a 1000-token stream may take minutes. sock_read: the longest silence allowed
+        # between two chunks of one stream; connect: a server that does not answer at all.
+        timeout = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=spec.request_timeout_s)
         headers = {"Authorization": f"Bearer {spec.api_key}"} if spec.api_key else {}
-        client = httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers)
+        # read_bufsize: room for a whole SSE line (SGLang's /generate repeats the text so far).
+        client = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers,
+                                       read_bufsize=2**20)
         try:
             native = await self._detect_native(client, spec)
             where = "/generate (SGLang native)" if native else "/v1/completions"
@@ -256,9 +265,9 @@ class BuiltinRunner:
                                      hint="check the endpoint, model name and server log")
             if spec.flush_cache:
                 try:
-                    r = await client.post(spec.endpoint + "/flush_cache")
-                    notes.append(f"cache: POST /flush_cache → {r.status_code}")
-                except httpx.TransportError as e:
+                    async with client.post(spec.endpoint + "/flush_cache") as r:
+                        notes.append(f"cache: POST /flush_cache → {r.status}")
+                except (aiohttp.ClientError, asyncio.TimeoutError) as e:
                     notes.append(f"cache: /flush_cache failed ({type(e).__name__})")
             await asyncio.sleep(1.0)  # as bench_serving does after warm-up
             sem = asyncio.Semaphore(spec.concurrency)
@@ -284,7 +293,7 @@ class BuiltinRunner:
             prog.close(f"{sum(r.success for r in records)}/{len(records)} ok in {duration:.1f} s")
             return records, duration, notes
         finally:
-            await client.aclose()
+            await client.close()
 
     def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
         records, duration, notes = _run_coro(self._run(spec))
@@ -309,3 +318,29 @@ def _run_coro(coro):
 
     with concurrent.futures.ThreadPoolExecutor(1) as ex:
         return ex.submit(asyncio.run, coro).result()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m runbook.runners.builtin SPEC_JSON OUT_DIR``: one tier where this interpreter
+    runs (e.g. inside the engine's container, beside bench_serving, so that a comparison of the
+    two clients is not one of where they run); prints the result row as one JSON line."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    fields = json.loads(args[0])
+    if fields.get("request_rate") is None:
+        fields["request_rate"] = math.inf  # JSON has no infinity
+    spec = BenchSpec(**fields)
+    out = Path(args[1])
+    out.mkdir(parents=True, exist_ok=True)
+    res = BuiltinRunner(out=lambda s: None).run(spec, out)
+    scalars = {k: v for k, v in res.row.items() if not isinstance(v, (list, dict))}
+    print("RUNBOOK_ROW " + json.dumps(scalars, default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
