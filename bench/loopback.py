@@ -87,12 +87,16 @@ def start(port: int, ttft_ms: float = 0.0, itl_ms: float = 0.0) -> subprocess.Po
 
 def bench_serving_argv(url: str, prompts: int, concurrency: int, input_len: int, tokens: int,
                        range_ratio: float, output_file: str, seed: int = 1) -> list[str]:
-    """sglang 0.5.7's bench_serving from the engine venv, against ``url``."""
+    """The runner's bench_serving command (``bench_argv``), from the engine venv, against ``url``."""
+    from runbook.runners import BenchSpec
+    from runbook.runners.bench_serving import bench_argv
+
     if not ENGINE_PY.exists():
         raise SystemExit(f"no engine venv at {ENGINE_PY}: run `runbook engine build -f local-process`")
-    return [str(ENGINE_PY), "-m", "sglang.bench_serving", "--backend", "vllm", "--base-url", url,
-            "--model", "tiny-llava", "--tokenizer", str(MODEL), "--dataset-name", "random",
-            "--dataset-path", str(DATA), "--random-input-len", str(input_len), "--random-output-len",
-            str(tokens), "--random-range-ratio", f"{range_ratio:g}", "--num-prompts", str(prompts),
-            "--max-concurrency", str(concurrency), "--request-rate", "inf", "--seed", str(seed),
-            "--disable-tqdm", "--output-file", output_file]
+    spec = BenchSpec("loopback", concurrency, prompts, input_len, tokens, range_ratio, seed=seed,
+                     endpoint=url, model="tiny-llava", backend="vllm", tokenizer=str(MODEL),
+                     dataset_path=str(DATA), extra_args=["--disable-tqdm"])
+    argv = bench_argv(spec, output_file, python=str(ENGINE_PY))
+    # Per-request details cost the client CPU after the run, which is not what is measured here.
+    argv.remove("--output-details")
+    return argv
