@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup engine demo test lint clean-runs
+.PHONY: setup engine engines demo test lint clean-runs
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,8 +17,8 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 	bash scripts/setup-host.sh
 
-# Built once, then reused until its inputs change (a content hash in its label).
-# Without a Docker daemon (not root), the process launcher's engine venv instead.
+# Built once, then reused until its inputs change (a content hash in its label): the SGLang
+# stand-in for the main job. Without a Docker daemon (not root), the process launcher's venv.
 engine: setup
 	@if docker info >/dev/null 2>&1; then $(BIN)/runbook engine build; \
 	else echo "no Docker daemon: building the engine venv for the process launcher"; \
@@ -29,8 +29,12 @@ demo: engine
 	@p=local; docker info >/dev/null 2>&1 || p=local-process; \
 	$(BIN)/runbook run -f params/$$p.yaml
 
+# The tests also need the second engine profile's image (vLLM stand-in), and the engine venv.
+engines: engine
+	@if docker info >/dev/null 2>&1; then $(BIN)/runbook engine build -f local-vllm; fi
+
 lint: setup
 	$(BIN)/ruff check lib tests scripts bench
 
-test: engine lint
+test: engines lint
 	$(BIN)/pytest -ra --durations=15 tests

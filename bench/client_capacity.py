@@ -35,7 +35,7 @@ def argv_for(client: str, url: str, prompts: int, a: argparse.Namespace, tmp: st
         "from pathlib import Path; from runbook.runners import BenchSpec;"
         "from runbook.runners.builtin import BuiltinRunner;"
         f"s=BenchSpec('cap', {a.concurrency}, {prompts}, 16, {a.tokens}, range_ratio=1.0,"
-        f" endpoint={url!r}, model='tiny-llava', flush_cache=False);"
+        f" endpoint={url!r}, model='tiny-kimi', flush_cache=False);"
         f"BuiltinRunner(out=lambda x: None).run(s, Path({tmp!r}))")]
 
 

@@ -93,7 +93,7 @@ def paced_measure(url: str, tmp: Path) -> Measure:
                 raise SystemExit(f"bench_serving failed:\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
             return parse_jsonl(out.read_text(), str(out))[-1]
         spec = BenchSpec(name, t.concurrency, t.num_prompts, t.input_len, t.output_len,
-                         t.range_ratio, seed=t.seed, endpoint=url, model="tiny-llava",
+                         t.range_ratio, seed=t.seed, endpoint=url, model="tiny-kimi",
                          tokenizer=str(loopback.MODEL), flush_cache=False,
                          prompt_format=v[8:-1].split("@")[0])
         return BuiltinRunner(out=lambda s: None).run(spec, tmp).row

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_PY = ROOT / ".cache" / "engine-venv" / "bin" / "python3"
-MODEL = ROOT / ".cache" / "weights" / "tiny-llava"
+MODEL = ROOT / ".cache" / "weights" / "tiny-kimi"  # the process launcher's, from its venv build
 DATA = ROOT / ".cache" / "data" / "sharegpt.json"
 
 
@@ -93,8 +93,12 @@ def bench_serving_argv(url: str, prompts: int, concurrency: int, input_len: int,
 
     if not ENGINE_PY.exists():
         raise SystemExit(f"no engine venv at {ENGINE_PY}: run `runbook engine build -f local-process`")
+    if subprocess.run([str(ENGINE_PY), "-c", "import tiktoken"], capture_output=True).returncode != 0:
+        # tiny-kimi's tokenizer needs it; the recipe's pre-install step adds it to the venv.
+        raise SystemExit("the engine venv has no tiktoken yet: run `runbook engine up -f local-process` "
+                         "once (its pre-install step installs it), or pip install tiktoken into it")
     spec = BenchSpec("loopback", concurrency, prompts, input_len, tokens, range_ratio, seed=seed,
-                     endpoint=url, model="tiny-llava", backend="vllm", tokenizer=str(MODEL),
+                     endpoint=url, model="tiny-kimi", backend="vllm", tokenizer=str(MODEL),
                      dataset_path=str(DATA), extra_args=["--disable-tqdm"])
     argv = bench_argv(spec, output_file, python=str(ENGINE_PY))
     # Per-request details cost the client CPU after the run, which is not what is measured here.

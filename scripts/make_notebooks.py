@@ -160,12 +160,14 @@ one) is SKIPPED with the reason — not a failure, not a pass.""",
          'image: str = ""  # an extra image: a local path or an http(s)/data URL (empty: none)\n',
          "invoke.vision(step.endpoint, step.profile.target.model, step.api_key, extra_image=image)"),
         ("05_tools.ipynb", "05 · Tool calling",
-         """A `get_weather` tool with a JSON schema; `tool_choice` is a parameter: `auto` (a real
-model chooses the tool — the recipe's Kimi K2), `required`, or a function name (the embedded
-default: a random model calls only when constrained). Non-streaming and streaming (deltas
-assembled); arguments validated against the schema; ids of any form accepted (SGLang's kimi_k2
-parser uses `functions.NAME:IDX`); then the round trip — the tool run locally, its result sent
-back as a `role: tool` message — and a second turn with a second call.""",
+         """A `get_weather` tool with a JSON schema (only `city` required: the prompt names no
+unit), through the server's tool-call parser. A named `tool_choice` and `"required"`, each
+non-streaming and streaming (deltas assembled), must return parsed `tool_calls`: arguments valid
+against the schema, ids in the parser's form (`functions.NAME:IDX` for `kimi_k2`, which Kimi K2
+expects back in history). `"auto"` is run and reported — a model may answer in text — and must be
+well-formed either way. Then the round trip: the tool run locally, its result sent back under the
+call's id as a `role: tool` message, and a final answer. `tool_choice` (the profile's
+`target.tool_choice`: `auto` for Kimi K2) is reported as what a user of the model sends.""",
          'tool_choice: str = ""  # auto | required | a function name (empty: the profile target.tool_choice)\n',
          "invoke.tools(step.endpoint, step.profile.target.model, tool_choice or step.profile.target.tool_choice, "
          "parser=step.profile.server.tool_call_parser, api_key=step.api_key)"),

@@ -89,9 +89,7 @@ def container_gone(name: str) -> bool:
     return out.stdout.strip() == ""
 
 
-@pytest.fixture(scope="session")
-def engine_image() -> str:
-    """The local engine image, built (or reused from the cache) once per test session."""
+def _image(engine: str) -> str:
     ok, why = docker_available()
     if not ok:
         if os.environ.get("CI"):
@@ -99,9 +97,21 @@ def engine_image() -> str:
         pytest.skip(f"engine tests skipped: {why}")
     from runbook.engine.build import build
 
-    report = build(log=lambda s: print(s, flush=True))
+    report = build(engine, log=lambda s: print(s, flush=True))
     print(report.as_text())
     return report.image
+
+
+@pytest.fixture(scope="session")
+def engine_image() -> str:
+    """The embedded default's image (SGLang 0.5.7 + tiny-kimi), built or reused once a session."""
+    return _image("sglang")
+
+
+@pytest.fixture(scope="session")
+def vllm_image() -> str:
+    """The second engine profile's image (vLLM CPU + tiny-llava)."""
+    return _image("vllm")
 
 
 ENGINE_PORT = free_port()
@@ -118,18 +128,36 @@ def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {os.environ[API_KEY_ENV]}"}
 
 
-@pytest.fixture(scope="session")
-def engine(engine_image, tmp_path_factory):
-    """One local engine for the integration tests, deployed through the lib the notebooks use."""
+def _deployed(profile: str, port: int, name: str, root):
     from runbook import deploy
     from runbook.params import load_profile
     from runbook.runfolder import RunFolder
 
-    p = load_profile("local", [f"server.port={ENGINE_PORT}", f"container.name={ENGINE_NAME}",
-                               f"target.endpoint=http://127.0.0.1:{ENGINE_PORT}",
+    p = load_profile(profile, [f"server.port={port}", f"container.name={name}",
+                               f"target.endpoint=http://127.0.0.1:{port}",
                                f"server.api_key_env={API_KEY_ENV}"])
-    run = RunFolder.create("local-test", root=tmp_path_factory.mktemp("runs"))
+    run = RunFolder.create(f"{profile}-test", root=root)
     info = deploy.up(p, run)
-    print(f"engine ready in {info['seconds']} s (deployment {info['total_seconds']} s)")
+    print(f"{profile} engine ready in {info['seconds']} s (deployment {info['total_seconds']} s)")
+    return p, run
+
+
+@pytest.fixture(scope="session")
+def engine(engine_image, tmp_path_factory):
+    """One SGLang miniature for the integration tests that only read from it, deployed through
+    the lib the notebooks use."""
+    from runbook import deploy
+
+    p, run = _deployed("local", ENGINE_PORT, ENGINE_NAME, tmp_path_factory.mktemp("runs"))
+    yield p, run
+    print("; ".join(deploy.teardown(p, run)))
+
+
+@pytest.fixture(scope="module")
+def vllm_engine(vllm_image, tmp_path_factory):
+    """The vLLM stand-in, for its own module's tests (then stopped: one engine at a time)."""
+    from runbook import deploy
+
+    p, run = _deployed("local-vllm", free_port(), cname("vllm"), tmp_path_factory.mktemp("runs"))
     yield p, run
     print("; ".join(deploy.teardown(p, run)))

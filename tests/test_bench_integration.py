@@ -72,16 +72,17 @@ def test_short_dataset_fails_the_tier(engine):
 
 
 def test_rejected_requests_are_counted_as_failed(engine):
-    """Prompts of max-model-len (4096) tokens or more are rejected by the server (HTTP 400): those
-    requests fail, are counted and recorded — never dropped."""
+    """Prompts longer than the model's context (tiny-kimi: 8192 tokens) are rejected by SGLang
+    (HTTP 400): those requests fail, are counted and recorded — never dropped."""
     p, run = engine
-    name, t = resolve_tier(p, "", 4, num_prompts=16, input_len=6000, output_len=16, range_ratio=0.5,
+    name, t = resolve_tier(p, "", 4, num_prompts=4, input_len=9000, output_len=16, range_ratio=0.8,
                            warmup_requests=0)
-    ins, _ = random_lengths(Workload(16, 6000, 16, 0.5, 1))
-    too_long = int((ins >= 4096).sum())
-    assert 0 < too_long < 16
+    ins, _ = random_lengths(Workload(4, 9000, 16, 0.8, 1))
+    too_long = int((ins > 8192).sum())
+    assert 0 < too_long < 4
     res = run_tier(p, run, make_spec(p, name, t, "builtin"), "builtin", None)
-    assert res.row["failed"] == too_long and res.row["completed"] == 16 - too_long
+    assert res.row["failed"] == too_long and res.row["completed"] == 4 - too_long
     errors = [r.error for r in res.records if not r.success]
     assert len(errors) == too_long and all("HTTP 400" in e for e in errors)
+    assert any("context length" in e for e in errors)  # the server's own reason is kept
     assert any(f.check == "completed = num_prompts" for f in res.findings)

@@ -1,13 +1,10 @@
-"""Integration: the local engine image, really built and really run (issue: embedded default).
-
-One server for the module: up through the same lib the notebooks and `runbook engine up` use,
-then the checks the embedded default promises, then teardown with nothing left behind.
-"""
+"""Integration: the miniature — the real SGLang 0.5.7 server serving tiny-kimi in the locally built
+stand-in image, deployed through the lib the notebooks use (the session's shared server), and
+the image itself: the recipe's pre-install needed for real, placeholders that are never called,
+the generated model byte-identical inside the image."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import subprocess
@@ -16,100 +13,100 @@ import sys
 import httpx
 import pytest
 
+from runbook import deploy
+from runbook.errors import ServerNotReady
 from runbook.launchers import get_launcher
+from runbook.params import load_profile
+from runbook.runfolder import RunFolder
 
-from .conftest import cname, free_port
+from .conftest import cname, container_gone, free_port
 
 pytestmark = pytest.mark.engine
+PLACEHOLDER_MARK = "RUNBOOK-PLACEHOLDER-CALLED"
 
 
-def _png_data_url(color=(200, 30, 30)) -> str:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 64), color).save(buf, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def test_health_and_facts(engine, auth):
-    p, run = engine
-    assert httpx.get(p.endpoint + "/health", timeout=10).status_code == 200
-    assert httpx.get(p.endpoint + "/v1/models", timeout=10).status_code == 401  # the key is enforced
-    assert httpx.get(p.endpoint + "/v1/models", timeout=10, headers=auth).status_code == 200
+def test_ready_on_health_generate_and_facts_from_sglang(engine):
+    _, run = engine
     state = run.read_state()
-    assert state["ready"]["probe"] == "/health"  # /health_generate is absent on vLLM: fell back
-    assert any("/health_generate → 404" in h for h in state["ready"]["history"])
-    assert state["facts"]["served_models"] == ["tiny-llava"]
-    assert state["facts"]["max_model_len"] == 4096
+    assert state["ready"]["probe"] == "/health_generate" and state["ready"]["history"] == []
+    f = state["facts"]
+    assert f["engine"] == "sglang" and f["engine_version"] == "0.5.7"
+    assert f["server_info"]["tp_size"] == 1 and f["server_info"]["tool_call_parser"] == "kimi_k2"
+    assert f["model_info"]["architectures"] == ["DeepseekV3ForCausalLM"]
+    assert f["model_info"]["model_type"] == "kimi_k2" and f["model_info"]["has_image_understanding"] is False
+    assert f["served_models"] == ["/models/tiny-kimi"]  # served name = --model-path, as in the recipe
 
 
-def test_1000_token_completion_with_ignore_eos(engine, auth):
+def test_native_endpoints_answer(engine, auth):
     p, _ = engine
-    prompt = [100 + (i % 700) for i in range(1000)]
-    r = httpx.post(p.endpoint + "/v1/completions", timeout=300, headers=auth, json={
-        "model": "tiny-llava", "prompt": prompt, "max_tokens": 1000, "ignore_eos": True,
-        "temperature": 0})
-    usage = r.json()["usage"]
-    assert usage["prompt_tokens"] == 1000 and usage["completion_tokens"] == 1000
+    with httpx.Client(base_url=p.endpoint, headers=auth, timeout=120) as c:
+        assert c.get("/v1/models", headers={"Authorization": ""}).status_code == 401  # key enforced
+        for path in ("/health", "/health_generate", "/model_info", "/get_model_info", "/server_info",
+                     "/get_server_info", "/v1/models"):
+            assert c.get(path).status_code == 200, path
+        r = c.post("/generate", json={"input_ids": list(range(100, 400)),
+                                      "sampling_params": {"max_new_tokens": 40, "ignore_eos": True}})
+        meta = r.json()["meta_info"]
+        assert (meta["prompt_tokens"], meta["completion_tokens"]) == (300, 40)  # ignore_eos honoured
+        flushed = c.post("/flush_cache")
+        assert flushed.status_code == 200 and "Cache flushed" in flushed.text
 
 
-def test_image_tokens_are_counted(engine, auth):
-    p, _ = engine
-
-    def ask(content):
-        r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, headers=auth, json={
-            "model": "tiny-llava", "max_tokens": 4,
-            "messages": [{"role": "user", "content": content}]})
-        assert r.status_code == 200, r.text
-        return r.json()["usage"]["prompt_tokens"]
-
-    text_only = ask([{"type": "text", "text": "what colour is this?"}])
-    one = ask([{"type": "text", "text": "what colour is this?"},
-               {"type": "image_url", "image_url": {"url": _png_data_url()}}])
-    assert one >= text_only + 64  # 112 px / 14 px patches → 64 image tokens
+def test_the_launch_is_the_recipes_command_plus_cpu_flags(engine):
+    _, run = engine
+    cmd = run.read_state()["server"]["command"]
+    assert cmd.startswith("SGLANG_ROCM_FUSED_DECODE_MLA=0 SGLANG_USE_CPU_ENGINE=1 python3 -m "
+                          "sglang.launch_server --model-path /models/tiny-kimi")
+    for flag in ("--tp 1", "--tool-call-parser kimi_k2", "--trust-remote-code", "--device=cpu"):
+        assert flag in cmd, flag
 
 
-def test_named_tool_call_returns_tool_calls(engine, auth):
-    p, _ = engine
-    tools = [{"type": "function", "function": {
-        "name": "get_weather", "description": "weather for a city",
-        "parameters": {"type": "object", "additionalProperties": False, "required": ["city"],
-                       "properties": {"city": {"type": "string", "enum": ["Paris", "Tokyo"]}}}}}]
-    r = httpx.post(p.endpoint + "/v1/chat/completions", timeout=120, headers=auth, json={
-        "model": "tiny-llava", "max_tokens": 64, "tools": tools,
-        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
-        "messages": [{"role": "user", "content": "weather in Paris?"}]})
-    calls = r.json()["choices"][0]["message"]["tool_calls"]
-    assert calls and calls[0]["function"]["name"] == "get_weather"
-    assert json.loads(calls[0]["function"]["arguments"])["city"] in ("Paris", "Tokyo")
-
-
-def test_bench_serving_057_in_the_container_reproduces_tier1_totals(engine, auth):
+def test_pre_install_is_needed_for_real(engine, engine_image, tmp_path):
+    """Without the recipe's `pip install sentencepiece tiktoken` the server cannot load Kimi's
+    tokenizer (transformers' remote-code import check) and the wait fails at once with that
+    error; the session's server, deployed with the step, is up."""
     p, run = engine
-    launcher = get_launcher(p, run)
-    res = launcher.exec([
-        "python3", "-m", "sglang.bench_serving", "--backend", "vllm", "--base-url", p.endpoint,
-        "--model", "tiny-llava", "--tokenizer", "/models/tiny-llava", "--dataset-name", "random",
-        "--dataset-path", "/data/sharegpt.json", "--random-input-len", "1000",
-        "--random-output-len", "1000", "--num-prompts", "10", "--max-concurrency", "1",
-        "--request-rate", "inf", "--output-file", "/runbook/run/tier1.jsonl"], echo=False,
-        env={"OPENAI_API_KEY": auth["Authorization"].split()[1]})
-    assert res.code == 0, res.output[-2000:]
-    assert "Serving Benchmark Result" in res.output
-    row = json.loads((run.path / "tier1.jsonl").read_text().splitlines()[-1])
-    assert (row["completed"], row["total_input_tokens"], row["total_output_tokens"]) == (10, 6101, 4220)
+    assert get_launcher(p, run).exec(["python3", "-c", "import tiktoken"], echo=False).code == 0
+    no_tiktoken = subprocess.run(["docker", "run", "--rm", engine_image, "python3", "-c", "import tiktoken"],
+                                 capture_output=True, text=True)
+    assert no_tiktoken.returncode != 0 and "No module named 'tiktoken'" in no_tiktoken.stderr
+    port = free_port()
+    bare = load_profile("local", [f"server.port={port}", f"container.name={cname('notiktoken')}",
+                                  f"target.endpoint=http://127.0.0.1:{port}", "container.pre_install=null"])
+    bare_run = RunFolder.create("notiktoken", tmp_path)
+    with pytest.raises(ServerNotReady) as e:
+        deploy.up(bare, bare_run, out=lambda s: None)
+    assert "requires the following packages that were not found in your environment: tiktoken" in str(e.value)
+    assert container_gone(bare.container.name)
 
 
-def test_generated_model_is_byte_identical_when_regenerated(engine, root):
-    """A fresh generation (new container, new process) matches the committed manifest."""
-    p, _ = engine
-    out = subprocess.run(
-        ["docker", "run", "--rm", p.container.image, "sh", "-c",
-         "python3 /opt/runbook/make_model.py /tmp/m >/dev/null 2>&1 && cd /tmp/m && sha256sum *"],
-        capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    committed = (root / "lib/runbook/engine/tiny-llava.sha256").read_text()
-    assert sorted(out.stdout.split("\n")) == sorted(committed.split("\n"))
+def test_placeholders_raise_and_say_so_when_called(engine):
+    """The GPU-kernel placeholders are live in the image: a call raises and leaves the mark that
+    the whole-run test looks for in the server log (tests/test_runbook.py)."""
+    p, run = engine
+    res = get_launcher(p, run).exec(["python3", "-c", "import sgl_kernel; sgl_kernel.rmsnorm(1)"], echo=False)
+    assert res.code != 0 and f"{PLACEHOLDER_MARK} sgl_kernel.rmsnorm" in res.output
+    assert "NotImplementedError" in res.output
+    res = get_launcher(p, run).exec(["python3", "-c", "import sgl_kernel.scalar_type"], echo=False)
+    assert res.code != 0 and "No module named 'sgl_kernel.scalar_type'" in res.output  # SGLang's fallback
+    assert PLACEHOLDER_MARK not in (run.logs / "server.log").read_text()
+
+
+def test_build_time_fixes_are_in_place_and_refuse_other_versions(engine):
+    p, run = engine
+    res = get_launcher(p, run).exec(["python3", "/opt/runbook/patch_sglang.py"], echo=False)
+    assert res.code == 0 and res.output.count("already patched") == 2, res.output
+    fake = ("import importlib.metadata as m, runpy, sys; m.version = lambda n: '0.5.8'; "
+            "sys.argv = ['x']; runpy.run_path('/opt/runbook/patch_sglang.py', run_name='__main__')")
+    res = get_launcher(p, run).exec(["python3", "-c", fake], echo=False)
+    assert res.code != 0 and "fixes sglang 0.5.7 only; found 0.5.8" in res.output
+
+
+def test_generated_model_is_byte_identical_in_the_image(engine_image, root):
+    out = subprocess.run(["docker", "run", "--rm", engine_image, "cat", "/models/tiny-kimi.sha256"],
+                         capture_output=True, text=True, timeout=120)
+    committed = (root / "lib/runbook/engine/tiny-kimi.sha256").read_text()
+    assert sorted(out.stdout.splitlines()) == sorted(committed.splitlines())
 
 
 def test_cli_engine_up_status_down_leaves_nothing(engine_image, tmp_path):
@@ -128,8 +125,6 @@ def test_cli_engine_up_status_down_leaves_nothing(engine_image, tmp_path):
     finally:
         down = run("down")
     assert down.returncode == 0 and "removed" in down.stdout
-    ps = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
-                        capture_output=True, text=True)
-    assert ps.stdout.strip() == ""
+    assert container_gone(name)
     host = subprocess.run(["pgrep", "-f", f"port {port}"], capture_output=True, text=True)
     assert host.stdout.strip() == ""

@@ -1,6 +1,6 @@
-"""Invocation checks against the real local engine (PASS), a real FAIL path (tool_choice auto on a
-random model never calls), and the SKIPPED path for a text-only model as SGLang reports it
-(/model_info, httpx MockTransport inside this module's unit test)."""
+"""Invocation checks against the real SGLang miniature (PASS; vision SKIPPED for the text-only
+model as /model_info says, nothing sent), the vLLM stand-in's vision path (PASS), and FAIL paths
+(a wrong key for real; malformed tool calls through an httpx MockTransport in a unit test)."""
 
 from __future__ import annotations
 
@@ -27,44 +27,73 @@ def test_wrong_or_missing_api_key_fails_clearly(engine):
 
 
 @pytest.mark.engine
-def test_basic_all_pass(engine):
+def test_basic_all_pass_with_sglangs_native_generate(engine):
     p, _ = engine
     chk, calls = invoke.basic(p.endpoint, p.target.model, key(p))
     assert chk.status == PASS, chk.frame().to_string()
-    assert {"GET /v1/models", "chat", "chat (stream)", "completion"} <= set(calls["call"])
-    skipped = chk.frame().set_index("name").loc["/generate (SGLang native)", "status"]
-    assert skipped == SKIPPED  # vLLM has no /generate: shown, not failed
+    assert {"GET /v1/models", "chat", "chat (stream)", "completion", "POST /generate"} <= set(calls["call"])
+    assert chk.frame().set_index("name").loc["/generate (SGLang native)", "status"] == PASS
 
 
 @pytest.mark.engine
-def test_vision_really_sends_images(engine):
+def test_vision_skipped_for_the_text_only_model_as_model_info_says(engine):
     p, _ = engine
     chk, calls = invoke.vision(p.endpoint, p.target.model, key(p))
-    assert chk.status == PASS, chk.frame().to_string()
-    tokens = dict(zip(calls["call"], calls["prompt_tokens"], strict=True))
-    assert tokens["one generated PNG (data URL)"] >= tokens["text only (baseline)"] + 64
-    assert tokens["two images in one message"] >= tokens["one generated PNG (data URL)"] + 64
+    assert chk.status == SKIPPED and calls.empty  # no image was sent
+    assert "has_image_understanding=False" in chk.checks[0].detail
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("choice", ["get_weather", "required"])
-def test_tools_pass_when_constrained(engine, choice):
+@pytest.mark.parametrize("profile_choice", ["get_weather", "auto"])
+def test_tools_through_the_kimi_k2_parser(engine, profile_choice):
+    """Named and required, streamed and not: parsed tool_calls with ids functions.NAME:IDX and
+    schema-valid arguments; auto reported; the round trip under the call's id completes."""
     p, _ = engine
-    chk, calls = invoke.tools(p.endpoint, p.target.model, choice, parser=p.server.tool_call_parser,
+    chk, calls = invoke.tools(p.endpoint, p.target.model, profile_choice, parser=p.server.tool_call_parser,
                               api_key=key(p))
+    frame = chk.frame().set_index("name")
     assert chk.status == PASS, chk.frame().to_string()
-    assert "second turn" in set(calls["call"])
+    for name in ("named", "named (stream)", "required", "required (stream)"):
+        assert frame.loc[f"{name}: tool_calls returned", "status"] == PASS
+        assert "functions.get_weather:" in frame.loc[f"{name}: call ids", "detail"]
+    assert frame.loc["round trip: the tool result accepted, a final answer", "status"] == PASS
+    assert "tools: auto" in set(calls["call"])
 
 
-@pytest.mark.engine
-def test_tools_fail_clearly_when_no_call_comes_back(engine):
-    p, _ = engine
-    chk, _ = invoke.tools(p.endpoint, p.target.model, "auto", parser=p.server.tool_call_parser,
-                          api_key=key(p))
+def test_malformed_tool_calls_fail_with_what_came_back(monkeypatch):
+    """A server whose parser returns a call with the wrong id form and invalid arguments."""
+    import json
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        call = {"id": "call_123", "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Atlantis"}'}}
+        msg = {"role": "assistant", "content": None if body.get("tool_choice") != "none" else "ok",
+               "tool_calls": [call] if body.get("tool_choice") != "none" else None}
+        return httpx.Response(200, json={
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}})
+
+    from openai import OpenAI
+
+    monkeypatch.setattr(invoke, "openai_client", lambda endpoint, api_key=None: OpenAI(
+        base_url="http://fake/v1", api_key="k", max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler))))
+    monkeypatch.setattr(invoke, "_ask", _non_stream_only(invoke._ask))
+    chk, _ = invoke.tools("http://fake", "m", "get_weather", parser="kimi_k2")
+    frame = chk.frame().set_index("name")
     assert chk.status == FAIL
-    with pytest.raises(CheckFailed) as e:
+    assert frame.loc["named: name and arguments valid", "status"] == FAIL
+    assert "Atlantis" in frame.loc["named: name and arguments valid", "detail"]
+    assert frame.loc["named: call ids", "status"] == FAIL
+    with pytest.raises(CheckFailed, match="call ids"):
         chk.raise_on_failure()
-    assert "no tool call came back with tool_choice='auto'" in str(e.value)
+
+
+def _non_stream_only(ask):
+    return lambda client, model, tc, stream, max_tokens, messages=None: ask(client, model, tc, False,
+                                                                             max_tokens, messages)
 
 
 def test_text_only_sglang_model_is_skipped_without_sending_an_image(monkeypatch):

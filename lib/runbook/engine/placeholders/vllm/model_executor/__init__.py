@@ -1,0 +1,3 @@
+"""Placeholder package path (see placeholders/README.md)."""
+
+from __future__ import annotations
