@@ -206,6 +206,14 @@ class BuiltinRunner:
                         break
                     now = time.perf_counter()
                     obj = json.loads(data)
+                    if isinstance(obj, dict) and obj.get("error"):
+                        # SGLang answers a streamed request it rejects (e.g. a prompt over the
+                        # context length) with HTTP 200 and one error event: keep its reason.
+                        err = obj["error"]
+                        msg = err.get("message", err) if isinstance(err, dict) else err
+                        rec.error = f"server error in the stream: {msg}"[:300]
+                        rec.latency = now - st
+                        return rec
                     if native:
                         meta = obj.get("meta_info") or {}
                         n = int(meta.get("completion_tokens") or 0)
