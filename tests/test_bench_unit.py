@@ -191,6 +191,25 @@ def test_tokens_without_text_complete_the_request(tmp_path, sse_server):
     assert all(r.ttft > 0 and r.output_len == r.output_len_target for r in res.records)
 
 
+def test_an_error_event_in_the_stream_fails_the_request_with_its_reason(tmp_path, sse_server):
+    """SGLang answers a streamed request it rejects with HTTP 200 and one error event."""
+
+    def handler(path: str, body: dict) -> tuple[int, str]:
+        if path in ("/model_info", "/flush_cache"):
+            return 404, ""
+        if body["prompt"] and len(body["prompt"]) > 15:
+            return 200, _sse([{"error": {"message": "The input is longer than the model's context"}}])
+        return 200, _sse([{"choices": [{"text": "x"}]}, {"choices": [], "usage": {"completion_tokens": 1}}])
+
+    spec = BenchSpec("t", 2, 6, 20, 1, range_ratio=0.5, endpoint=sse_server(handler), model="m",
+                     warmup_requests=0)
+    res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
+    ins, _ = random_lengths(Workload(6, 20, 1, 0.5, 1))
+    errors = [r.error for r in res.records if not r.success]
+    assert res.row["failed"] == len(errors) == int((ins > 15).sum()) > 0
+    assert set(errors) == {"server error in the stream: The input is longer than the model's context"}
+
+
 def _bpe_tokenizer(folder) -> str:
     """A real byte-level BPE tokenizer, trained here on generated text."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
