@@ -43,7 +43,7 @@ def test_no_secret_anywhere_in_the_run_folder(full_run):
     assert hits == []
     # …and the key was really in play: the server was started with it (expanded from the env).
     command = json.loads((run.path / "state.json").read_text())["server"]["command"]
-    assert "--api-key ${RUNBOOK_API_KEY}" in command
+    assert "--api-key '${RUNBOOK_API_KEY}'" in command  # the variable's name, never the key
 
 
 def test_every_step_green_and_the_three_tiers_exact(full_run):
@@ -79,7 +79,7 @@ def test_sglang_served_every_step_and_no_placeholder_was_called(full_run):
     assert log.count('"POST /flush_cache HTTP/1.1" 200') >= 3  # --flush-cache, once per tier
     for tier in ("low", "medium", "high"):
         out = next((run.path / "bench").glob(f"*{tier}*bench_serving*.log")).read_text()
-        assert "--backend sglang" in out and "--flush-cache" in out
+        assert "backend='sglang'" in out and "flush_cache=True" in out  # bench_serving's own args
 
 
 def test_run_folder_holds_what_it_promises(full_run):
