@@ -92,8 +92,7 @@ def test_malformed_tool_calls_fail_with_what_came_back(monkeypatch):
 
 
 def _non_stream_only(ask):
-    return lambda client, model, tc, stream, max_tokens, messages=None: ask(client, model, tc, False,
-                                                                             max_tokens, messages)
+    return lambda client, model, tc, stream, max_tokens: ask(client, model, tc, False, max_tokens)
 
 
 def test_text_only_sglang_model_is_skipped_without_sending_an_image(monkeypatch):

@@ -309,10 +309,14 @@ def _id_ok(call_id: str | None, parser: str | None) -> tuple[bool, str]:
     return bool(call_id), f"id {call_id!r} (any form accepted for parser {parser!r})"
 
 
-def _ask(client: Any, model: str, tc: Any, stream: bool, max_tokens: int,
-         messages: list[dict] | None = None) -> tuple[list[dict[str, str]], Any, str, Any]:
+def _calls_text(calls: list[dict[str, str]], text: str = "") -> str:
+    return "; ".join(f"{c['name']}({c['arguments']})" for c in calls) or text
+
+
+def _ask(client: Any, model: str, tc: Any, stream: bool,
+         max_tokens: int) -> tuple[list[dict[str, str]], Any, str, Any]:
     """One tools request → (calls as {id, name, arguments}, finish_reason, text, usage)."""
-    kw = dict(model=model, messages=messages or [USER], tools=TOOLS, tool_choice=tc,
+    kw = dict(model=model, messages=[USER], tools=TOOLS, tool_choice=tc,
               max_tokens=max_tokens, temperature=TOOL_TEMPERATURE)
     if not stream:
         r = client.chat.completions.create(**kw)
@@ -357,18 +361,17 @@ def tools(endpoint: str, model: str, tool_choice: str = "auto", parser: str | No
                 t0 = time.perf_counter()
                 calls, finish, text, usage = _ask(client, model, tc, stream, max_tokens)
                 rows.append(_row(f"tools: {name}", t0, usage and usage.prompt_tokens,
-                                 usage and usage.completion_tokens, finish,
-                                 "; ".join(f"{c['name']}({c['arguments']})" for c in calls) or text))
+                                 usage and usage.completion_tokens, finish, _calls_text(calls, text)))
                 if not chk.ok(f"{name}: tool_calls returned", bool(calls),
                               f"{len(calls)} call(s), finish_reason {finish!r}",
                               "the server returned no parsed tool_calls: check --tool-call-parser"):
                     continue
-                bad = [(c, d) for c in calls for ok, d, _ in [_validate_args(c["arguments"])]
-                       if not ok or c["name"] != "get_weather"]
+                checked = [(c, *_validate_args(c["arguments"])[:2]) for c in calls]
+                bad = [(c, d) for c, ok, d in checked if not ok or c["name"] != "get_weather"]
                 cut = " (finish_reason 'length': the answer was cut at max_tokens)" \
                     if finish == "length" else ""
                 chk.ok(f"{name}: name and arguments valid", not bad,
-                       f"{len(calls)} call(s); {calls[0]['name']}: {_validate_args(calls[0]['arguments'])[1]}"
+                       f"{len(calls)} call(s); {calls[0]['name']}: {checked[0][2]}"
                        if not bad else f"{bad[0][0]['name']}: {bad[0][1]}{cut}")
                 ok_ids = [_id_ok(c["id"], parser) for c in calls]
                 chk.ok(f"{name}: call ids", all(o for o, _ in ok_ids), ok_ids[0][1])
@@ -379,8 +382,7 @@ def tools(endpoint: str, model: str, tool_choice: str = "auto", parser: str | No
         t0 = time.perf_counter()
         calls, finish, text, usage = _ask(client, model, "auto", False, min(max_tokens, AUTO_MAX_TOKENS))
         rows.append(_row("tools: auto", t0, usage and usage.prompt_tokens,
-                         usage and usage.completion_tokens, finish,
-                         "; ".join(f"{c['name']}({c['arguments']})" for c in calls) or text))
+                         usage and usage.completion_tokens, finish, _calls_text(calls, text)))
         bad = [c for c in calls if not _validate_args(c["arguments"])[0]]
         chk.ok("auto: answered (a call or text; not required to call)", not bad,
                f"{len(calls)} call(s)" + (f", e.g. {calls[0]['name']}" if calls else
