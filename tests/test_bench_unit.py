@@ -269,3 +269,22 @@ def test_text_prompts_without_a_tokenizer_fail_before_any_request(tmp_path, sse_
         BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert "tokenizer.json" in str(e.value) and "target.tokenizer" in str(e.value)
     assert calls == []
+
+
+def test_a_refused_flush_is_retried_until_the_server_takes_it(tmp_path, sse_server):
+    """SGLang answers /flush_cache 400 while its scheduler still holds the warm-up's finished
+    batch; the runner asks again and the note says it took three tries."""
+    flushes = []
+
+    def handler(path: str, body: dict) -> tuple[int, str]:
+        if path == "/model_info":
+            return 404, ""
+        if path == "/flush_cache":
+            flushes.append(path)
+            return (400, "Cache flushed.") if len(flushes) < 3 else (200, "Cache flushed.")
+        return 200, _sse([{"choices": [{"text": "x"}]}, {"choices": [], "usage": {"completion_tokens": 1}}])
+
+    spec = BenchSpec("t", 1, 2, 10, 1, endpoint=sse_server(handler), model="m")
+    res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
+    assert len(flushes) == 3 and res.row["completed"] == 2
+    assert "cache: POST /flush_cache → 200 (after 3 tries)" in res.notes

@@ -36,6 +36,7 @@ from runbook.runners import BenchSpec, RunnerResult, out_path
 from runbook.workload import Workload
 
 PROMPT_SEED_OFFSET = 7919  # prompt token ids come from their own stream, lengths stay exact
+FLUSH_RETRY_S = 5.0  # how long a refused /flush_cache (the scheduler's last batch not yet cleared) is retried
 
 
 def vocab_ids(tokenizer: str | None, fallback: int = 1000) -> np.ndarray:
@@ -180,6 +181,30 @@ class BuiltinRunner:
                                    "temperature": 0.0, "ignore_eos": True, "stream": True,
                                    "stream_options": {"include_usage": True}}
 
+    @staticmethod
+    async def _flush(client: aiohttp.ClientSession, endpoint: str) -> str:
+        """POST /flush_cache until SGLang takes it. Right after the warm-up's answer the
+        scheduler still holds the finished batch for one loop turn and answers 400 (its body
+        reads "Cache flushed." either way: only the status tells); on a busy 2-core machine that
+        turn can come after our POST, so a 400 is retried (0.25 s apart, 5 s at most) and the
+        note says what the last answer was."""
+        status, tries = 0, 0
+        deadline = time.monotonic() + FLUSH_RETRY_S
+        while True:
+            tries += 1
+            try:
+                async with client.post(endpoint + "/flush_cache") as r:
+                    status = r.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+                return f"cache: /flush_cache failed ({type(e).__name__})"
+            if status != 400 or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.25)
+        after = f" (after {tries} tries)" if tries > 1 else ""
+        if status == 400:
+            return f"cache: POST /flush_cache → 400{after}: NOT flushed, the server kept refusing"
+        return f"cache: POST /flush_cache → {status}{after}"
+
     async def _one(self, client: aiohttp.ClientSession, spec: BenchSpec, rec: RequestRecord,
                    prompt: list[int] | str, native: bool, t0: float) -> RequestRecord:
         path, body = self._payload(spec, prompt, rec.output_len_target, native)
@@ -290,11 +315,7 @@ class BuiltinRunner:
                     raise BenchError(f"warm-up request failed: {w.error}",
                                      hint="check the endpoint, model name and server log")
             if spec.flush_cache:
-                try:
-                    async with client.post(spec.endpoint + "/flush_cache") as r:
-                        notes.append(f"cache: POST /flush_cache → {r.status}")
-                except (aiohttp.ClientError, asyncio.TimeoutError) as e:
-                    notes.append(f"cache: /flush_cache failed ({type(e).__name__})")
+                notes.append(await self._flush(client, spec.endpoint))
             await asyncio.sleep(1.0)  # as bench_serving does after warm-up
             sem = asyncio.Semaphore(spec.concurrency)
             prog = Progress(f"tier {spec.tier}: builtin c={spec.concurrency}", total=spec.num_prompts,
