@@ -6,6 +6,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from runbook.launchers import ProcessLauncher
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
@@ -49,3 +51,55 @@ def test_exit_code_none_while_the_server_runs(tmp_path):
             assert launcher.server_exit_code() is None
         finally:
             proc.kill()
+
+
+def _docker_launcher(p, run):
+    """The Docker launcher's path mapping without a daemon (only the profile's volumes matter)."""
+    from runbook.launchers import DockerLauncher, Launcher
+
+    launcher = DockerLauncher.__new__(DockerLauncher)
+    Launcher.__init__(launcher, p, run)
+    return launcher
+
+
+@pytest.mark.parametrize("profile, home", [("mi300x-kimi-k2", "/work/data/hf"),
+                                           ("mi300x-kimi-k2-hardened", "/root/.cache/huggingface")])
+def test_the_server_loads_the_staged_hub_copy_offline_at_its_commit(tmp_path, profile, home):
+    from runbook.deploy import weights_for_server
+    from runbook.server import launch_command
+
+    p = load_profile(profile, ["target.weights_dir=/data/hf"])
+    run = RunFolder.create("w", tmp_path)
+    cmd = weights_for_server(p, _docker_launcher(p, run), launch_command(p),
+                             {"source": "hub", "commit": "c" * 40})
+    assert cmd.env == {"SGLANG_ROCM_FUSED_DECODE_MLA": "0", "HF_HOME": home, "HF_HUB_OFFLINE": "1"}
+    assert cmd.argv[cmd.argv.index("--revision") + 1] == "c" * 40
+    assert cmd.argv[cmd.argv.index("--model-path") + 1] == "moonshotai/Kimi-K2-Instruct"  # the recipe's
+
+
+def test_the_hub_token_reaches_a_downloading_server_masked(tmp_path, monkeypatch):
+    from runbook.deploy import weights_for_server
+    from runbook.server import launch_command
+
+    monkeypatch.setenv("HF_TOKEN", "hf_secretvalue1234567890")
+    p = load_profile("mi300x-kimi-k2-hardened", ["target.weights_dir=/data/hf",
+                                                 "target.weights_source=server", "target.revision=v1"])
+    cmd = weights_for_server(p, _docker_launcher(p, RunFolder.create("t", tmp_path)), launch_command(p),
+                             {"source": "server"})
+    assert cmd.secret_env == {"HF_TOKEN": "hf_secretvalue1234567890"}
+    assert "hf_secret" not in cmd.display() and "HF_HUB_OFFLINE" not in cmd.env
+    assert cmd.env["HF_HOME"] == "/root/.cache/huggingface" and "--revision v1" in cmd.display()
+
+
+def test_an_offline_folder_is_the_model_path_and_the_name_stays(tmp_path):
+    from runbook.deploy import weights_for_server
+    from runbook.server import launch_command
+
+    p = load_profile("mi300x-kimi-k2-hardened", ["target.weights_dir=/data/Kimi-K2-Instruct"])
+    cmd = weights_for_server(p, _docker_launcher(p, RunFolder.create("f", tmp_path)), launch_command(p),
+                             {"source": "folder", "path": "/data/Kimi-K2-Instruct"})
+    shown = cmd.display()
+    for part in ("--model-path /root/.cache/huggingface", "--tokenizer-path /root/.cache/huggingface",
+                 "--served-model-name moonshotai/Kimi-K2-Instruct"):
+        assert part in shown
+    assert cmd.env["HF_HUB_OFFLINE"] == "1"

@@ -58,4 +58,31 @@ def test_disk_check_fails_before_downloading(tmp_path):
 def test_local_folder_for_offline_clusters(model_dir, tmp_path):
     p = load_profile("mi300x-kimi-k2", [f"target.weights_dir={model_dir}", "target.model_size_gb=0.001"])
     res = deploy.stage_weights(p, RunFolder.create("local", tmp_path))
-    assert res["source"] == "local" and res["path"] == str(model_dir)
+    assert res["source"] == "folder" and res["path"] == str(model_dir)
+
+
+def test_a_rerun_with_the_weights_there_needs_no_free_space_for_them(model_dir, tmp_path, monkeypatch):
+    """The snapshot this step wrote counts against the disk check (and preflight's): with the
+    model there and almost no disk left, the re-run goes on; the first run could not have."""
+    from runbook import preflight
+
+    srv, _ = serve(model_dir, "org/model", SHA)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{srv.server_port}")
+    dest = tmp_path / "weights"
+    size_gb = sum(f.stat().st_size for f in model_dir.iterdir()) / 1e9
+    p = load_profile("mi300x-kimi-k2", [f"target.weights_dir={dest}", "target.model=org/model",
+                                        f"target.revision={SHA}", f"target.model_size_gb={size_gb}"])
+    try:
+        deploy.stage_weights(p, RunFolder.create("first", tmp_path))
+        monkeypatch.setattr(weights, "free_gb", lambda path: 0.001)  # a nearly full disk
+        monkeypatch.setattr(preflight, "free_gb", lambda path: 0.001)
+        res = deploy.stage_weights(p, RunFolder.create("again", tmp_path))
+        assert res["disk"]["present_gb"] == pytest.approx(size_gb, abs=1e-3) and res["disk"]["ok"]
+        chk, _ = preflight.run_preflight(p)
+        disk = next(c for c in chk.checks if c.name == "disk for weights")
+        assert disk.status == "PASS" and "already there" in disk.detail
+        (dest / "hub" / "models--org--model" / "blobs").rename(tmp_path / "moved")  # not there now
+        with pytest.raises(EngineError, match="not enough disk"):
+            deploy.stage_weights(p, RunFolder.create("gone", tmp_path))
+    finally:
+        srv.shutdown()

@@ -7,14 +7,16 @@ Each function is one notebook cell's worth of work and records what it did in th
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 from runbook.errors import EngineError
 from runbook.launchers import Launcher, get_launcher, weights_dir
 from runbook.params import Profile
 from runbook.runfolder import RunFolder
-from runbook.server import launch_command, server_facts, wait_ready
+from runbook.server import LaunchCommand, launch_command, server_facts, wait_ready
 
 
 def port_free(host: str, port: int) -> bool:
@@ -36,29 +38,91 @@ def start_container(p: Profile, run: RunFolder, out=print) -> tuple[Launcher, di
 
 
 def stage_weights(p: Profile, run: RunFolder) -> dict[str, Any]:
-    from runbook import weights
+    from runbook import secrets, weights
 
     dest = weights_dir(p)
-    disk = weights.check_disk(dest, p.target.model_size_gb)
+    src = weights.source(p)
+    # What is already there counts: a re-run must not demand the model's full size free again.
+    present = weights.present_gb(p)
+    need = max(0.0, p.target.model_size_gb - present)
+    disk = weights.check_disk(dest, need)
+    disk["present_gb"] = round(present, 3)
     if not disk["ok"]:
         raise EngineError(f"not enough disk for the weights at {dest}: {disk['free_gb']:.1f} GB "
-                          f"free, {p.target.model_size_gb:.1f} GB needed",
+                          f"free, {need:.1f} GB needed ({present:.1f} GB of the model's "
+                          f"{p.target.model_size_gb:g} GB already there)",
                           hint="free space or point target.weights_dir at a larger disk")
-    if p.container.build == "local" and p.container.launcher == "process":
+    if src == "image" and p.container.launcher == "process":
         from runbook.engine.build import image_spec
 
         res = weights.stage_local(dest / image_spec(p.server.engine).model)  # made by the venv build
-    elif p.container.build == "local":
+        res["source"] = "image"
+    elif src == "image":
         res = weights.stage_from_image(p)
-    elif (dest / "config.json").is_file():
+    elif src == "folder":
         res = weights.stage_local(dest)
+        res["source"] = "folder"
+    elif src == "server":
+        res = {"source": "server", "path": str(weights.repo_cache(dest, p.target.model)),
+               "revision": p.target.revision,
+               "note": "not staged: the server downloads at start, into this hub cache"}
     else:
-        from runbook import secrets
-
-        res = weights.snapshot(p.target.model, p.target.revision, dest, token=secrets.hf_token(p))
+        # HF_ENDPOINT (a mirror) is honoured as huggingface_hub itself does.
+        res = weights.snapshot(p.target.model, p.target.revision, dest, token=secrets.hf_token(p),
+                               endpoint=os.environ.get("HF_ENDPOINT") or None)
     res["disk"] = disk
     run.update_state(weights=res)
     return res
+
+
+def weights_for_server(p: Profile, launcher: Launcher, cmd: LaunchCommand,
+                       staged: dict[str, Any] | None) -> LaunchCommand:
+    """Point the launch at exactly what the weights step staged.
+
+    hub: HF_HOME at the staged cache (as the container sees it), the hub offline, ``--revision``
+    the staged commit: the server resolves the recipe's repo id to those files and nothing else.
+    folder: ``--model-path`` / ``--tokenizer-path`` the folder, the served name kept as the
+    recipe's (clients send the same model name). server: HF_HOME at the host's cache (the
+    download outlives the container) and the hub token in the server's environment (masked).
+    image: the profile's paths already are the image's model (or the staged copy mounted over it).
+    """
+    from runbook import secrets, weights
+
+    staged = staged or {}
+    src = staged.get("source") or weights.source(p)
+    if src == "image":
+        return cmd
+    inside = launcher.container_path
+    env, secret, argv = dict(cmd.env), dict(cmd.secret_env), list(cmd.argv)
+
+    def set_flag(flag: str, value: str) -> None:
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+        else:
+            argv.extend([flag, value])
+
+    engine_flags = {"sglang": ("--model-path", "--tokenizer-path", "--served-model-name"),
+                    "vllm": ("--model", "--tokenizer", "--served-model-name")}[p.server.engine]
+    if src == "folder":
+        folder = inside(Path(staged.get("path") or weights_dir(p)))
+        set_flag(engine_flags[0], folder)
+        if p.server.tokenizer_path in (None, p.server.model_path):
+            set_flag(engine_flags[1], folder)
+        set_flag(engine_flags[2], p.target.model)
+        env["HF_HUB_OFFLINE"] = "1"
+        return LaunchCommand(env, argv, secret)
+    env["HF_HOME"] = inside(weights_dir(p))
+    if src == "hub":
+        env["HF_HUB_OFFLINE"] = "1"
+        if staged.get("commit"):
+            set_flag("--revision", staged["commit"])
+    else:  # server: it downloads
+        if p.target.revision:
+            set_flag("--revision", p.target.revision)
+        token = secrets.hf_token(p)
+        if token:
+            secret["HF_TOKEN"] = token
+    return LaunchCommand(env, argv, secret)
 
 
 def start_server(p: Profile, launcher: Launcher) -> dict[str, Any]:
@@ -69,7 +133,8 @@ def start_server(p: Profile, launcher: Launcher) -> dict[str, Any]:
                           "set server.port")
     from runbook import secrets
 
-    cmd = launch_command(p, secrets.api_key(p))
+    cmd = weights_for_server(p, launcher, launch_command(p, secrets.api_key(p)),
+                             launcher.run.read_state().get("weights"))
     launcher.start_server(cmd)
     return {"command": cmd.display()}
 

@@ -94,6 +94,10 @@ class Launcher:
         self.run = run
         self.out = out
 
+    def container_path(self, host_path: Path) -> str:
+        """Where a host path appears to the server (the same path for a host process)."""
+        return str(host_path.resolve())
+
     # Files the wrapper writes, as seen on the host.
     @property
     def server_log(self) -> Path:
@@ -201,8 +205,9 @@ class DockerLauncher(Launcher):
                 best = (str(hp), str(PurePosixPath(spec["bind"]) / rel))
         if best is None:
             raise EngineError(
-                f"the run folder {self.run.path} is not visible inside the container",
-                hint="add a volume that covers it to container.volumes (e.g. ${RUN_DIR}:/runbook/run)")
+                f"{host_path} is not visible inside the container",
+                hint="add a volume that covers it to container.volumes (e.g. ${RUN_DIR}:/runbook/run "
+                "for the run folder, ${WEIGHTS_DIR}:/root/.cache/huggingface for the weights)")
         return best[1]
 
     def scratch_path(self, name: str) -> str:

@@ -84,11 +84,26 @@ def environment(p: Profile, run: RunFolder) -> dict[str, Any]:
         "resolved_params": p.model_dump(mode="json"),
         "image": c.get("image"), "image_id": c.get("image_id"), "image_digests": c.get("image_digests"),
         "engine": f.get("engine"), "engine_version": f.get("engine_version"),
+        "weights": weights_record(p, st.get("weights") or {}),
         "runbook_commit": git_commit(), "python": platform.python_version(),
         "host": platform.node(),
         "packages": {k: version(k) for k in ("papermill", "nbconvert", "pandas", "pydantic", "docker",
                                              "openai", "httpx")},
     }
+
+
+def weights_record(p: Profile, staged: dict[str, Any]) -> dict[str, Any]:
+    """What the server loaded: source, repo, the revision asked for and the commit it resolved
+    to (the staged snapshot's, or — where the server downloaded — the hub cache's ref)."""
+    from runbook import weights
+    from runbook.launchers import weights_dir
+
+    rec = {k: staged.get(k) for k in ("source", "path", "revision", "commit") if staged.get(k)}
+    if staged.get("source") == "server":
+        rec["commit"] = weights.resolve_commit(weights_dir(p), p.target.model, p.target.revision)
+    if rec.get("source") in ("hub", "server"):
+        rec["repo_id"] = p.target.model
+    return rec
 
 
 def step_status(run: RunFolder, step: StepSpec) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from runbook import weights
 from runbook.deploy import port_free
 from runbook.launchers import weights_dir
 from runbook.params import Profile
@@ -148,11 +149,12 @@ def run_preflight(p: Profile, run: Any = None) -> tuple[StepChecks, pd.DataFrame
 
     wd = weights_dir(p)
     free = free_gb(wd)
-    need = p.target.model_size_gb
-    have_weights = (wd / "config.json").exists() or any(wd.glob("*/config.json")) if wd.exists() else False
-    status = PASS if free >= need * 1.1 or have_weights else FAIL
-    chk.add("disk for weights", status, f"{free:.1f} GB free at {wd}, model ≈ {need:g} GB"
-            + (" (weights already there)" if have_weights else ""),
+    # The same layouts the weights step writes and reads: a hub snapshot, a plain model folder.
+    present = weights.present_gb(p)
+    need = max(0.0, p.target.model_size_gb - present)
+    status = PASS if free >= need * 1.1 else FAIL
+    chk.add("disk for weights", status, f"{free:.1f} GB free at {wd}, model ≈ {p.target.model_size_gb:g} GB"
+            + (f" ({present:.1f} GB already there, {need:.1f} GB to fetch)" if present else ""),
             "" if status == PASS else "free space or point target.weights_dir at a larger disk")
     shm = Path("/dev/shm")
     if shm.exists():

@@ -8,13 +8,19 @@ step does it first, visibly: a disk-space check against the model's size, then o
 * ``local``: an existing folder (offline clusters) — verified, not copied;
 * ``image``: the embedded default's generated model (``/models/<model>`` of the locally built
   image: tiny-kimi for SGLang, tiny-llava for vLLM), copied out and checked against the sha256
-  manifest the image build wrote beside it.
+  manifest the image build wrote beside it;
+* ``server``: nothing staged; the server downloads at start (the recipe's literal behaviour),
+  into the same hub cache so the copy outlives the container.
+
+Weights already there (a hub snapshot this step wrote, or a plain model folder) count against the
+disk check, so a re-run does not demand the model's full size free again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import shutil
 import tarfile
 from pathlib import Path
@@ -23,6 +29,49 @@ from typing import Any
 from runbook.errors import EngineError, ParamsError
 from runbook.launchers import weights_dir
 from runbook.params import Profile
+
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def source(p: Profile) -> str:
+    """The profile's weights source, ``auto`` decided from what is there."""
+    src = p.target.weights_source
+    if src != "auto":
+        return src
+    if p.container.build == "local":
+        return "image"
+    return "folder" if (weights_dir(p) / "config.json").is_file() else "hub"
+
+
+def repo_cache(root: Path, repo_id: str) -> Path:
+    """huggingface_hub's cache folder of a model repo under ``root`` (HF_HOME)."""
+    return root / "hub" / ("models--" + repo_id.replace("/", "--"))
+
+
+def resolve_commit(root: Path, repo_id: str, revision: str | None) -> str | None:
+    """The commit a revision (commit, branch, tag or None = main) points to in the cache."""
+    if revision and COMMIT.match(revision):
+        return revision
+    ref = repo_cache(root, repo_id) / "refs" / (revision or "main")
+    return ref.read_text().strip() if ref.is_file() else None
+
+
+def hub_snapshot(root: Path, repo_id: str, revision: str | None) -> Path | None:
+    """``hub/models--ORG--NAME/snapshots/COMMIT/`` under ``root`` when it holds a config.json."""
+    commit = resolve_commit(root, repo_id, revision)
+    snap = repo_cache(root, repo_id) / "snapshots" / commit if commit else None
+    return snap if snap is not None and (snap / "config.json").is_file() else None
+
+
+def present_gb(p: Profile) -> float:
+    """Bytes of this model already under ``weights_dir`` (hub blobs, partial ones included, or
+    the plain folder's files), in GB."""
+    root = weights_dir(p)
+    src = source(p)
+    where = root if src == "folder" else repo_cache(root, p.target.model) / "blobs"
+    if src == "image" or not where.is_dir():
+        return 0.0
+    return sum(f.stat().st_size for f in where.rglob("*") if f.is_file() and not f.is_symlink()) / 1e9
 
 
 def free_gb(path: Path) -> float:
@@ -107,4 +156,6 @@ def snapshot(repo_id: str, revision: str | None, dest: Path, endpoint: str | Non
     # cache_dir: the hub cache layout, so a server given the repo id finds the files offline.
     path = snapshot_download(repo_id=repo_id, revision=revision, cache_dir=str(dest / "hub"),
                              endpoint=endpoint, token=token, allow_patterns=allow_patterns)
-    return {"source": "hub", "repo_id": repo_id, "revision": revision, "path": path}
+    # The snapshot folder is named by the commit the revision resolved to: what the server loads.
+    return {"source": "hub", "repo_id": repo_id, "revision": revision, "path": path,
+            "commit": Path(path).name}
