@@ -168,9 +168,10 @@ expects back in history). `"auto"` is run and reported — a model may answer in
 well-formed either way. Then the round trip: the tool run locally, its result sent back under the
 call's id as a `role: tool` message, and a final answer. `tool_choice` (the profile's
 `target.tool_choice`: `auto` for Kimi K2) is reported as what a user of the model sends.""",
-         'tool_choice: str = ""  # auto | required | a function name (empty: the profile target.tool_choice)\n',
+         'tool_choice: str = ""  # auto | required | a function name (empty: the profile target.tool_choice)\n'
+         'max_tokens: int = 1024  # token limit of each tool-calling answer\n',
          "invoke.tools(step.endpoint, step.profile.target.model, tool_choice or step.profile.target.tool_choice, "
-         "parser=step.profile.server.tool_call_parser, api_key=step.api_key)"),
+         "parser=step.profile.server.tool_call_parser, api_key=step.api_key, max_tokens=max_tokens)"),
     ):
         write(name, [
             md(f"# {title}\n{body}"),

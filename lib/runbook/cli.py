@@ -169,7 +169,7 @@ def cmd_engine(a: argparse.Namespace) -> int:
 def cmd_run(a: argparse.Namespace) -> int:
     from runbook.orchestrate import main_run
 
-    return main_run(a.profile, a.param)
+    return main_run(a.profile, [*a.param, *(["container.launcher=attach"] if a.attach else [])])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="the whole runbook: every notebook, a run folder, an HTML report")
     r.add_argument("-f", "--profile", default="local", help="profile name or YAML path")
     r.add_argument("-p", "--param", action="append", default=[], help="KEY=VALUE override")
+    r.add_argument("--attach", action="store_true",
+                   help="use the server already up at the profile's endpoint: no container, no "
+                   "launch, no teardown (rerun the tiers without reloading the model); the same as "
+                   "-p container.launcher=attach")
     r.set_defaults(fn=cmd_run)
 
     e = sub.add_parser("engine", help="the local engine: build | up | down | status")

@@ -40,6 +40,10 @@ def start_container(p: Profile, run: RunFolder, out=print) -> tuple[Launcher, di
 def stage_weights(p: Profile, run: RunFolder) -> dict[str, Any]:
     from runbook import secrets, weights
 
+    if p.container.launcher == "attach":
+        res = {"source": "attached", "note": f"the server at {p.endpoint} loaded its own weights"}
+        run.update_state(weights=res)
+        return res
     dest = weights_dir(p)
     src = weights.source(p)
     # What is already there counts: a re-run must not demand the model's full size free again.
@@ -126,6 +130,9 @@ def weights_for_server(p: Profile, launcher: Launcher, cmd: LaunchCommand,
 
 
 def start_server(p: Profile, launcher: Launcher) -> dict[str, Any]:
+    if p.container.launcher == "attach":
+        launcher.start_server(None)
+        return {"command": None, "attached": p.endpoint}
     if p.server.host in ("127.0.0.1", "0.0.0.0", "localhost") and not port_free(
             "127.0.0.1" if p.server.host != "0.0.0.0" else "0.0.0.0", p.server.port):
         raise EngineError(f"port {p.server.port} is already in use on this host",

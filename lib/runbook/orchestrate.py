@@ -2,7 +2,9 @@
 
 preflight → container → server → basic → vision → tools → the three tiers → report, then
 teardown — always, even after a failure or an interrupt. A failed step's executed notebook is
-kept (papermill puts the error on top); the steps after it are marked skipped with the reason;
+kept (papermill puts the error on top). A failed preflight, container or server step skips the
+steps after it (marked with the reason); a failed basic, vision or tools step does not: the
+tiers only need the server ready, and an hour of loading is not thrown away;
 the command exits non-zero and prints where the report is. The run folder gets summary.json
 (verdicts per step and tier), environment.json, results.jsonl/csv, the executed notebooks, their
 HTML pages and index.html.
@@ -32,11 +34,15 @@ class StepSpec:
     name: str
     notebook: str
     params: dict[str, Any] = field(default_factory=dict)
+    # A gate's failure skips every step after it (nothing to talk to). Other steps only need the
+    # server ready: a FAIL in basic, vision or tools marks the run FAIL, the tiers still run.
+    gate: bool = False
 
 
 def default_steps(p: Profile) -> list[StepSpec]:
-    steps = [StepSpec("preflight", "00_preflight.ipynb"), StepSpec("container", "01_container.ipynb"),
-             StepSpec("server", "02_server.ipynb"), StepSpec("basic", "03_basic.ipynb"),
+    steps = [StepSpec("preflight", "00_preflight.ipynb", gate=True),
+             StepSpec("container", "01_container.ipynb", gate=True),
+             StepSpec("server", "02_server.ipynb", gate=True), StepSpec("basic", "03_basic.ipynb"),
              StepSpec("vision", "04_vision.ipynb"), StepSpec("tools", "05_tools.ipynb")]
     steps += [StepSpec(f"bench-{t}", "bench.ipynb", {"tier": t}) for t in p.benchmark.tiers]
     steps.append(StepSpec("report", "report.ipynb"))
@@ -131,12 +137,13 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
     outcomes = [StepOutcome(s.name, s.notebook) for s in plan]
     out(f"run {run.run_id}: {len(plan)} steps, folder {run.path}")
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    failed: str | None = None
+    failed: str | None = None  # the first step that failed: the run's verdict
+    blocked: str | None = None  # a failed gate (or an interrupt): nothing after it runs
     t_run = time.monotonic()
     try:
         for i, (s, o) in enumerate(zip(plan, outcomes, strict=False)):
-            if failed:
-                o.status, o.detail = "SKIPPED", f"skipped: step {failed!r} failed"
+            if blocked:
+                o.status, o.detail = "SKIPPED", f"skipped: step {blocked!r} failed"
                 continue
             o.output = str(nb_dir / f"{i:02d}-{s.name}.ipynb")
             params = {"profile": str(profile), "run_dir": str(run.path), "overrides": ov, **s.params}
@@ -150,7 +157,9 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
                 o.detail = "ok" if o.status != "SKIPPED" else _skip_reason(run, s)
             except pm.PapermillExecutionError as e:
                 o.status, o.detail = "FAIL", f"{e.ename}: {str(e.evalue)[:400]}"
-                failed = s.name
+                failed = failed or s.name
+                if s.gate:
+                    blocked = s.name
             o.seconds = round(time.monotonic() - t0, 1)
             out(f"    {o.status} in {o.seconds:.0f} s" + (f" — {o.detail}" if o.status == "FAIL" else ""))
     except (Interrupted, KeyboardInterrupt) as e:

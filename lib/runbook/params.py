@@ -65,7 +65,9 @@ class Target(Strict):
 
 
 class Container(Strict):
-    launcher: Literal["docker", "process"] = "docker"
+    launcher: Literal["docker", "process", "attach"] = Field(
+        "docker", description="docker: the recipe's container; process: a host venv; attach: the "
+        "server already up at target.endpoint (nothing created, started or stopped)")
     image: str = Field(min_length=1)
     build: Literal["local"] | None = Field(
         None, description="'local': the image is built by `runbook engine build`, never pulled"

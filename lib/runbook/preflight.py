@@ -101,8 +101,22 @@ def security_findings(p: Profile) -> list[tuple[str, str]]:
     return out
 
 
+def _attach_target(p: Profile) -> tuple[str, str]:
+    import httpx
+
+    from runbook import secrets
+    from runbook.server import auth_headers
+
+    try:
+        r = httpx.get(p.endpoint + "/health", timeout=10, headers=auth_headers(secrets.api_key(p)))
+    except httpx.TransportError as e:
+        return FAIL, f"nothing answers at {p.endpoint} ({type(e).__name__})"
+    return PASS, f"{p.endpoint}/health answers {r.status_code}: the run attaches to it"
+
+
 def run_preflight(p: Profile, run: Any = None) -> tuple[StepChecks, pd.DataFrame]:
     chk = StepChecks("preflight")
+    attach = p.container.launcher == "attach"
     tool, gpu_df = gpus()
     needs_gpu = bool(p.container.devices) or p.server.tp > 1
     if gpu_df.empty:
@@ -144,18 +158,25 @@ def run_preflight(p: Profile, run: Any = None) -> tuple[StepChecks, pd.DataFrame
         except Exception as e:  # the SDK raises several unrelated types
             chk.add("Docker daemon", FAIL, f"not reachable: {e}",
                     "start dockerd (make setup does it as root) or use container.launcher=process")
+    elif attach:
+        chk.add("Docker daemon", SKIPPED, f"attaching to the server at {p.endpoint}: no container is "
+                "started")
     else:
         chk.add("Docker daemon", SKIPPED, "launcher is 'process': no container")
 
-    wd = weights_dir(p)
-    free = free_gb(wd)
-    # The same layouts the weights step writes and reads: a hub snapshot, a plain model folder.
-    present = weights.present_gb(p)
-    need = max(0.0, p.target.model_size_gb - present)
-    status = PASS if free >= need * 1.1 else FAIL
-    chk.add("disk for weights", status, f"{free:.1f} GB free at {wd}, model ≈ {p.target.model_size_gb:g} GB"
-            + (f" ({present:.1f} GB already there, {need:.1f} GB to fetch)" if present else ""),
-            "" if status == PASS else "free space or point target.weights_dir at a larger disk")
+    if attach:
+        chk.add("disk for weights", SKIPPED, "attached: the server loaded its own weights")
+    else:
+        wd = weights_dir(p)
+        free = free_gb(wd)
+        # The same layouts the weights step writes and reads: a hub snapshot, a plain model folder.
+        present = weights.present_gb(p)
+        need = max(0.0, p.target.model_size_gb - present)
+        status = PASS if free >= need * 1.1 else FAIL
+        chk.add("disk for weights", status,
+                f"{free:.1f} GB free at {wd}, model ≈ {p.target.model_size_gb:g} GB"
+                + (f" ({present:.1f} GB already there, {need:.1f} GB to fetch)" if present else ""),
+                "" if status == PASS else "free space or point target.weights_dir at a larger disk")
     shm = Path("/dev/shm")
     if shm.exists():
         shm_gb = shutil.disk_usage(shm).total / 1e9
@@ -164,11 +185,19 @@ def run_preflight(p: Profile, run: Any = None) -> tuple[StepChecks, pd.DataFrame
                 f"{shm_gb:.1f} GB" + (" (container uses --ipc=host)" if p.container.ipc == "host" else ""),
                 "" if shm_gb >= want else "use --ipc=host or a larger --shm-size")
     free_port = port_free("127.0.0.1", p.server.port)
-    chk.add("server port", PASS if free_port else FAIL,
-            f"{p.server.port} is {'free' if free_port else 'in use'}",
-            "" if free_port else f"stop what listens on {p.server.port} or set server.port")
-    for flag, why in security_findings(p):
-        chk.add(f"security: {flag}", WARN, why, "after a first faithful run, use the hardened profile")
+    if attach:  # something answering at the endpoint is what an attached run needs
+        status, detail = _attach_target(p)
+        chk.add("server to attach to", status, detail,
+                "start the server first (or check target.endpoint), or run without --attach"
+                if status == FAIL else "")
+    else:
+        chk.add("server port", PASS if free_port else FAIL,
+                f"{p.server.port} is {'free' if free_port else 'in use'}",
+                "" if free_port else f"a server already up there (a loaded model) is used with "
+                f"`runbook run --attach`; otherwise stop what listens on {p.server.port} or set "
+                "server.port")
+        for flag, why in security_findings(p):
+            chk.add(f"security: {flag}", WARN, why, "after a first faithful run, use the hardened profile")
     facts = pd.DataFrame([{"host": os.uname().nodename, "cpus": os.cpu_count(),
                            "gpu_tool": tool, "gpus": len(gpu_df)}])
     chk.record(run)

@@ -1,0 +1,52 @@
+"""Integration: a loaded server is precious. `runbook run --attach` on the session's SGLang
+miniature: no container created, no launch, nothing torn down; and a FAIL in the tools step (its
+answers cut at 2 tokens, from the real server) marks the run FAIL without skipping the tier after it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import httpx
+import pandas as pd
+import pytest
+
+from runbook.orchestrate import StepSpec, run_all
+from runbook.runfolder import RunFolder
+
+from .conftest import API_KEY_ENV, ENGINE_NAME, ENGINE_PORT
+
+pytestmark = pytest.mark.engine
+
+
+def docker_names() -> set[str]:
+    out = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True)
+    return set(out.stdout.split())
+
+
+def test_attach_reruns_without_a_launch_and_a_tools_fail_skips_no_tier(engine, auth, tmp_path):
+    p, _ = engine
+    before = docker_names()
+    overrides = [f"server.port={ENGINE_PORT}", f"container.name={ENGINE_NAME}",
+                 f"target.endpoint=http://127.0.0.1:{ENGINE_PORT}", f"server.api_key_env={API_KEY_ENV}",
+                 "benchmark.tiers.low.num_prompts=2", "benchmark.tiers.low.output_len=8",
+                 "benchmark.tiers.low.input_len=64", "container.launcher=attach"]
+    steps = [StepSpec("preflight", "00_preflight.ipynb", gate=True),
+             StepSpec("container", "01_container.ipynb", gate=True),
+             StepSpec("server", "02_server.ipynb", gate=True),
+             StepSpec("tools", "05_tools.ipynb", {"max_tokens": 2}),
+             StepSpec("bench-low", "bench.ipynb", {"tier": "low"})]
+    code, run = run_all("local", overrides, out=print, steps=steps, outputs=tmp_path)
+    summary = json.loads((run.path / "summary.json").read_text())
+    st = {s["name"]: s for s in summary["steps"]}
+    assert code == 1 and summary["status"] == "FAIL" and summary["failed_step"] == "tools"
+    assert st["tools"]["status"] == "FAIL"
+    assert st["bench-low"]["status"] == "PASS"  # ran after the tools FAIL: the server was ready
+    assert pd.read_csv(run.path / "results.csv").iloc[-1]["completed"] == 2
+    state = RunFolder(run.path).read_state()
+    assert state["container"]["created_container"] is False and state["weights"]["source"] == "attached"
+    assert state["server"]["attached"] is True and "started outside this run" in state["server"]["command"]
+    assert summary["teardown"] == [f"attached to {p.endpoint}: nothing was started here, nothing stopped"]
+    assert docker_names() == before  # no container made or removed
+    with httpx.Client(base_url=p.endpoint, headers=auth, timeout=30) as c:
+        assert c.get("/health").status_code == 200  # the loaded server is still up
