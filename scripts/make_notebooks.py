@@ -108,6 +108,11 @@ staged'''),
         code('''
 result = launcher.pre_install()
 print(f"exit code {result.code}" if result else "no pre-install step in this profile")'''),
+        md("## Verdict"),
+        code('''
+checks = deploy.step_checks("container", step.run)
+checks.styled()''', ["verdicts"]),
+        code("checks.raise_on_failure()"),
     ])
     write("02_server.ipynb", [
         md("""
@@ -138,7 +143,10 @@ ready = deploy.wait_until_ready(step.profile, launcher, teardown_on_failure=True
 ready["seconds"], ready["probe"]'''),
         md("## What was started"),
         code('''
-deploy.facts_table(step.run)''', ["verdicts"]),
+deploy.facts_table(step.run)'''),
+        code('''
+checks = deploy.step_checks("server", step.run)
+checks.styled()''', ["verdicts"]),
         md("## Teardown (when asked)"),
         code('''
 deploy.teardown(step.profile, step.run) if teardown_after else "server left running for the next steps"'''),
@@ -259,7 +267,7 @@ from runbook import nbtools, report
 step = nbtools.open_step("report", profile, run_dir, overrides)
 rep = report.build(step, results)'''),
         md("## The published reference, checked"),
-        code("rep.reference_findings()", ["verdicts"]),
+        code("rep.reference_findings(step.run)", ["verdicts"]),
         md("## Workload fingerprints"),
         code("rep.fingerprints()"),
         md("## Runs against the reference"),

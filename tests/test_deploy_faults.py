@@ -130,3 +130,4 @@ def test_readiness_timeout_names_the_setting(engine_image, tmp_path):
     assert time.monotonic() - t0 < 30
     assert "not ready after 4 s" in str(e.value) and "server.readiness.timeout_s" in str(e.value)
     assert container_gone(p.container.name)
+

@@ -134,3 +134,14 @@ def test_cli_engine_up_status_down_leaves_nothing(engine_image, tmp_path):
     assert container_gone(name)
     host = subprocess.run(["pgrep", "-f", f"port {port}"], capture_output=True, text=True)
     assert host.stdout.strip() == ""
+
+
+def test_the_exit_check_of_the_readiness_loop_runs_nothing_in_the_container(engine):
+    """While a model loads for an hour the loop asks, once per interval, whether the server
+    exited: a file and one container inspect — no `docker exec`."""
+    p, run = engine
+    launcher = get_launcher(p, run)
+    execs = []
+    launcher.exec = lambda argv, *a, **k: execs.append(argv)  # counts; must stay unused
+    assert [launcher.server_exit_code() for _ in range(5)] == [None] * 5
+    assert execs == []

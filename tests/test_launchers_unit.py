@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from runbook.errors import ServerNotReady
 from runbook.launchers import ProcessLauncher
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
@@ -103,3 +104,32 @@ def test_an_offline_folder_is_the_model_path_and_the_name_stays(tmp_path):
                  "--served-model-name moonshotai/Kimi-K2-Instruct"):
         assert part in shown
     assert cmd.env["HF_HUB_OFFLINE"] == "1"
+
+
+def test_readiness_checks_the_exit_once_per_interval(tmp_path):
+    """A loopback server that is never ready: over 4.5 s at a 2 s interval the loop probes three
+    times and checks the exit three times (not every half second)."""
+    import http.server
+    import threading
+
+    from runbook.params import Readiness
+    from runbook.server import wait_ready
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    checks = []
+    try:
+        with pytest.raises(ServerNotReady, match="not ready after"):
+            wait_ready(f"http://127.0.0.1:{srv.server_port}", Readiness(timeout_s=4.5, interval_s=2),
+                       exit_code=lambda: checks.append(1))
+    finally:
+        srv.shutdown()
+    assert 3 <= len(checks) <= 4

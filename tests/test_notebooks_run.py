@@ -40,7 +40,7 @@ def test_runs_with_defaults_and_renders(nb, tmp_path):
     text = open(html).read()
     assert 'src="http' not in text
     if nb == "report.ipynb":
-        assert "published reference: consistency" in text and "Workload fingerprints" in text
+        assert "report: WARN" in text and "Workload fingerprints" in text  # the reference's errors
     else:
         assert "preflight: " in text and "server port" in text
 
@@ -71,3 +71,15 @@ def test_bench_notebook_standalone_starts_and_stops_the_engine(engine_image, tmp
     gone = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
                           capture_output=True, text=True)
     assert gone.stdout.strip() == ""
+
+
+def test_a_bad_bench_parameter_is_a_clear_error_and_leaves_no_run_folder(tmp_path):
+    out = tmp_path / "bench.ipynb"
+    outputs = tmp_path / "outputs"
+    p = _papermill("bench.ipynb", out, "-p", "concurrency", "abc", env={"RUNBOOK_OUTPUTS": str(outputs)})
+    assert p.returncode != 0
+    assert "bench parameter concurrency must be an integer, got 'abc'" in p.stderr + out.read_text()
+    errors = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert [e["ename"] for e in errors] == ["ParamsError"]  # not a TypeError from deep inside
+    assert not outputs.exists() or list(outputs.iterdir()) == []  # nothing made for a bad value

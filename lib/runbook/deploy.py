@@ -167,6 +167,46 @@ def wait_until_ready(p: Profile, launcher: Launcher, progress_every_s: float = 1
     return {**ready, "facts": facts}
 
 
+def step_checks(step: str, run: RunFolder) -> Any:
+    """The container or server step's verdict, from what it recorded in state.json (a step that
+    recorded nothing must not read as PASS). Shown in the notebook, recorded for the run."""
+    from runbook.verdicts import PASS, SKIPPED, StepChecks
+
+    st = run.read_state()
+    chk = StepChecks(step)
+    if step == "container":
+        c, w, pre = st.get("container") or {}, st.get("weights") or {}, st.get("pre_install")
+        if c.get("launcher") == "attach":
+            chk.add("container", PASS, f"attached to {c.get('attached_to')}: none started")
+        elif c.get("launcher") == "process":
+            chk.add("container", SKIPPED, "launcher 'process': the engine is a host process")
+        else:
+            chk.ok("container", bool(c.get("container_id")),
+                   f"{c.get('container_name')} ({'created' if c.get('created_container') else 'reused'}, "
+                   f"image {c.get('image')})", "the container step did not record a container")
+        chk.ok("weights", bool(w.get("source")), f"{w.get('source')}: {w.get('path') or w.get('note')}"
+               + (f" @ {w['commit']}" if w.get("commit") else ""), "the weights step did not run")
+        if pre is None:
+            chk.add("pre-install", SKIPPED, "no pre-install step ran")
+        else:
+            chk.ok("pre-install", pre.get("code") == 0, f"`{pre.get('command')}` exit code {pre.get('code')}")
+    else:
+        r, f = st.get("ready") or {}, st.get("facts") or {}
+        chk.ok("ready", bool(r.get("probe")), f"{r.get('probe')} answered 200 after {r.get('seconds')} s",
+               "the readiness wait did not finish")
+        chk.ok("served model", bool(f.get("served_models")), ", ".join(map(str, f.get("served_models") or []))
+               or "none listed by /v1/models", "the server lists no model")
+    chk.record(run)
+    return chk
+
+
+def teardown_status(lines: list[str]) -> str:
+    """Teardown's verdict from what it did: FAIL when something it had to stop or remove was not."""
+    if any("failed" in ln or ln.startswith("teardown skipped") for ln in lines):
+        return "FAIL"
+    return "WARN" if any("already gone" in ln for ln in lines) else "PASS"
+
+
 def facts_table(run: RunFolder) -> Any:
     """What was started, as a two-column table (also what later steps read from state.json)."""
     import pandas as pd

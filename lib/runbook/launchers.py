@@ -182,6 +182,7 @@ class DockerLauncher(Launcher):
     def __init__(self, profile: Profile, run: RunFolder, out: Out = print) -> None:
         super().__init__(profile, run, out)
         self.client = _docker()
+        self._last_liveness = time.monotonic()
 
     # -- container configuration ------------------------------------------------------------
     def volumes(self) -> dict[str, dict[str, str]]:
@@ -419,6 +420,7 @@ class DockerLauncher(Launcher):
         if not cmd:
             return None
         res = self.exec(["sh", "-c", cmd])
+        self.run.update_state(pre_install={"command": cmd, "code": res.code})
         if res.code != 0:
             raise EngineError(f"pre-install `{cmd}` failed with exit code {res.code}",
                               log_tail="\n".join(res.output.splitlines()[-20:]))
@@ -448,16 +450,25 @@ class DockerLauncher(Launcher):
         res = self.exec(["sh", "-c", f"kill -0 {int(pid)}"], echo=False)
         return res.code == 0
 
+    LIVENESS_EVERY_S = 60.0  # the `docker exec kill -0` fallback, for a wrapper killed outright
+
     def server_exit_code(self, settle_s: float = 3.0) -> int | None:
-        code = super().server_exit_code(settle_s)
-        if code is None:
-            ctr = self._container()
-            if ctr is None:
-                return -1
-            ctr.reload()
-            if ctr.status != "running":
-                return int(ctr.attrs.get("State", {}).get("ExitCode", -1) or -1)
-        return code
+        """Cheap, for the readiness loop: the exit code the wrapper wrote (a file in the run
+        folder) and one container inspect. Only once a minute is the server's pid probed with
+        `docker exec` — for the rare case where the wrapper itself was killed and wrote nothing."""
+        code = self._recorded_exit()
+        if code is not None:
+            return code
+        ctr = self._container()  # one inspect
+        if ctr is None:
+            return -1
+        if ctr.status != "running":
+            return int(ctr.attrs.get("State", {}).get("ExitCode", -1) or -1)
+        now = time.monotonic()
+        if now - self._last_liveness >= self.LIVENESS_EVERY_S:
+            self._last_liveness = now
+            return super().server_exit_code(settle_s)
+        return None
 
     def stop_server(self, grace_s: float = 20.0) -> None:
         if not self.pid_file.exists() or self.exit_file.exists():
@@ -517,6 +528,7 @@ class ProcessLauncher(Launcher):
         # Run the pre-install with the engine's own interpreter, as inside the container.
         cmd = cmd.replace("pip install", f"{shlex.quote(py)} -m pip install", 1)
         res = self.exec(["sh", "-c", cmd])
+        self.run.update_state(pre_install={"command": cmd, "code": res.code})
         if res.code != 0:
             raise EngineError(f"pre-install `{cmd}` failed with exit code {res.code}",
                               log_tail="\n".join(res.output.splitlines()[-20:]))

@@ -8,7 +8,7 @@ and finds the run folder — the one passed in, or a new one for a standalone ru
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,21 @@ from runbook.runfolder import OUTPUTS, RunFolder
 class Step:
     name: str
     profile: Profile
-    run: RunFolder
+    _run: RunFolder | None
     standalone: bool
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def run(self) -> RunFolder:
+        """The run folder. A standalone notebook's is made on first use — after the notebook's
+        own parameters were checked — so invalid parameters leave no empty run folder behind."""
+        if self._run is None:
+            self._run = RunFolder.create(self.profile.profile,
+                                         Path(os.environ.get("RUNBOOK_OUTPUTS", OUTPUTS)))
+            self._run.update_state(profile=self.profile.profile, overrides=self.overrides,
+                                   params=self.profile.model_dump(mode="json"))
+            print(f"step {self.name}: run folder {self._run.path} (standalone)")
+        return self._run
 
     @property
     def endpoint(self) -> str:
@@ -72,10 +85,8 @@ def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: A
     from runbook import secrets
 
     secrets.api_key(p)  # a configured but missing key fails here, before anything starts
-    if run is None:
-        run = RunFolder.create(p.profile, Path(os.environ.get("RUNBOOK_OUTPUTS", OUTPUTS)))
-    if not run.read_state().get("profile"):
+    if run is not None and not run.read_state().get("profile"):
         run.update_state(profile=p.profile, overrides=ov, params=p.model_dump(mode="json"))
-    print(f"step {name}: profile {p.profile}, run folder {run.path}" +
-          (" (standalone)" if standalone else ""))
-    return Step(name, p, run, standalone)
+    print(f"step {name}: profile {p.profile}" + (f", run folder {run.path}" if run is not None else
+                                                 " (standalone: a new run folder when first needed)"))
+    return Step(name, p, run, standalone, ov)

@@ -112,12 +112,15 @@ def weights_record(p: Profile, staged: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
+NO_CHECKS = "WARN"
+
+
 def step_status(run: RunFolder, step: StepSpec) -> str:
     st = run.read_state()
     if step.name.startswith("bench-"):
         return (st.get(f"tier_{step.params.get('tier')}") or {}).get("verdict", "PASS")
     checks = (st.get("steps") or {}).get(step.name) or {}
-    return checks.get("status", "PASS")
+    return checks.get("status", NO_CHECKS)  # a step that recorded no checks has shown nothing
 
 
 def run_all(profile: str, overrides: list[str] | None = None, out=print,
@@ -154,7 +157,7 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
                                     kernel_name="python3", progress_bar=False, log_output=False,
                                     cwd=str(PROJECT_ROOT))
                 o.status = step_status(run, s)
-                o.detail = "ok" if o.status != "SKIPPED" else _skip_reason(run, s)
+                o.detail = _detail(run, s, o.status)
             except pm.PapermillExecutionError as e:
                 o.status, o.detail = "FAIL", f"{e.ename}: {str(e.evalue)[:400]}"
                 failed = failed or s.name
@@ -173,15 +176,24 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
         for sig, h in old.items():
             signal.signal(sig, h)
     total = round(time.monotonic() - t_run, 1)
-    outcomes.append(StepOutcome("teardown", "99_teardown.ipynb", "PASS", 0.0, "; ".join(teardown_lines),
-                                str(nb_dir / "99-teardown.ipynb")))
+    from runbook.deploy import teardown_status
+
+    outcomes.append(StepOutcome("teardown", "99_teardown.ipynb", teardown_status(teardown_lines), 0.0,
+                                "; ".join(teardown_lines), str(nb_dir / "99-teardown.ipynb")))
     _finish(p, run, outcomes, teardown_lines, total, failed, out)
     return (0 if not failed else 1), run
 
 
-def _skip_reason(run: RunFolder, s: StepSpec) -> str:
-    checks = ((run.read_state().get("steps") or {}).get(s.name) or {}).get("checks") or []
-    return "; ".join(c["detail"] for c in checks if c["status"] == "SKIPPED")[:300]
+def _detail(run: RunFolder, s: StepSpec, status: str) -> str:
+    if s.name.startswith("bench-"):
+        return "ok" if status == "PASS" else "findings: see the tier's checks"
+    rec = (run.read_state().get("steps") or {}).get(s.name)
+    if rec is None:
+        return "the step recorded no checks"
+    checks = rec.get("checks") or []
+    if status in ("SKIPPED", "WARN"):
+        return "; ".join(f"{c['name']}: {c['detail']}" for c in checks if c["status"] == status)[:300]
+    return "ok"
 
 
 def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> list[str]:
