@@ -4,6 +4,7 @@ answers cut at 2 tokens, from the real server) marks the run FAIL without skippi
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 
@@ -36,8 +37,11 @@ def test_attach_reruns_without_a_launch_and_a_tools_fail_skips_no_tier(engine, a
              StepSpec("server", "02_server.ipynb", gate=True),
              StepSpec("tools", "05_tools.ipynb", {"max_tokens": 2}),
              StepSpec("bench-low", "bench.ipynb", {"tier": "low"})]
-    code, run = run_all("local", overrides, out=print, steps=steps, outputs=tmp_path)
+    echoed = io.StringIO()
+    code, run = run_all("local", overrides, out=print, steps=steps, outputs=tmp_path, echo_to=echoed)
     summary = json.loads((run.path / "summary.json").read_text())
+    err = echoed.getvalue()  # the steps' own progress reached the terminal while they ran
+    assert "ready via /health_generate" in err and "│ step bench: profile local" in err
     st = {s["name"]: s for s in summary["steps"]}
     assert code == 1 and summary["status"] == "FAIL" and summary["failed_step"] == "tools"
     assert st["tools"]["status"] == "FAIL"

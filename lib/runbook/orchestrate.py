@@ -24,6 +24,7 @@ from typing import Any
 
 from runbook.errors import RunbookError
 from runbook.params import PROJECT_ROOT, Profile, load_profile
+from runbook.progress import TerminalEcho
 from runbook.runfolder import OUTPUTS, RunFolder, write_json
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -124,7 +125,8 @@ def step_status(run: RunFolder, step: StepSpec) -> str:
 
 
 def run_all(profile: str, overrides: list[str] | None = None, out=print,
-            steps: list[StepSpec] | None = None, outputs: Path | None = None) -> tuple[int, RunFolder]:
+            steps: list[StepSpec] | None = None, outputs: Path | None = None,
+            echo_to: Any = None) -> tuple[int, RunFolder]:
     import papermill as pm
 
     ov = list(overrides or [])
@@ -140,6 +142,7 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
     outcomes = [StepOutcome(s.name, s.notebook) for s in plan]
     out(f"run {run.run_id}: {len(plan)} steps, folder {run.path}")
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    echo = TerminalEcho(echo_to)  # the steps' progress on the terminal (stderr) while they run
     failed: str | None = None  # the first step that failed: the run's verdict
     blocked: str | None = None  # a failed gate (or an interrupt): nothing after it runs
     t_run = time.monotonic()
@@ -155,7 +158,7 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
             try:
                 pm.execute_notebook(str(NOTEBOOKS / s.notebook), o.output, parameters=params,
                                     kernel_name="python3", progress_bar=False, log_output=False,
-                                    cwd=str(PROJECT_ROOT))
+                                    stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
                 o.status = step_status(run, s)
                 o.detail = _detail(run, s, o.status)
             except pm.PapermillExecutionError as e:

@@ -73,16 +73,45 @@ class ThrottledEcho:
         import re
 
         self.out, self.every_s = out, every_s
-        self._bar = re.compile(r"^\s*\d+%\|")
+        self._bar = re.compile(r"\d+%\|")  # tqdm's "NN%|", alone or after a description
         self._last = -1e9
 
     def __call__(self, text: str) -> None:
         for line in text.replace("\r", "\n").split("\n"):
             if not line.strip():
                 continue
-            if self._bar.match(line):
+            if self._bar.search(line):
                 now = time.monotonic()
-                if now - self._last < self.every_s and not line.lstrip().startswith("100%"):
+                if now - self._last < self.every_s and "100%|" not in line:
                     continue
                 self._last = now
             self.out(line)
+
+
+class TerminalEcho:
+    """A step's notebook output, echoed to the terminal while ``runbook run`` executes it
+    (papermill's ``stdout_file``/``stderr_file``): the readiness wait's elapsed time and log
+    line, download and tier progress — so an hour of loading is not an hour of silence. A file
+    for papermill, a ``ThrottledEcho`` inside: whole lines go through, prefixed; bar redraws are
+    throttled."""
+
+    def __init__(self, stream: Any = None, prefix: str = "    │ ", every_s: float = 10.0) -> None:
+        self.stream = stream or sys.stderr
+        self.prefix = prefix
+        self._echo = ThrottledEcho(self._line, every_s)
+        self._buf = ""
+
+    def _line(self, line: str) -> None:
+        self.stream.write(self.prefix + line.rstrip()[:300] + "\n")
+
+    def write(self, text: str) -> int:
+        self._buf += text
+        cut = max(self._buf.rfind("\n"), self._buf.rfind("\r"))
+        if cut >= 0:  # complete pieces only: papermill hands over chunks, not lines
+            self._echo(self._buf[:cut])
+            self._buf = self._buf[cut + 1:]
+            self.stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()

@@ -1,0 +1,23 @@
+"""The terminal echo of a running step: whole lines through, prefixed; \\r redraws throttled."""
+
+from __future__ import annotations
+
+import io
+
+from runbook.progress import TerminalEcho
+
+
+def test_lines_pass_and_redraws_are_throttled():
+    buf = io.StringIO()
+    echo = TerminalEcho(buf, prefix="| ", every_s=3600)
+    echo.write("waiting for http://x: /health_generate: 503 | log: Load weight begin\n")
+    for i in range(51):  # a tqdm bar redrawing, in chunks that split its lines
+        text = f"\rFetching 61 files: {i * 2:3d}%|{'#' * (i // 5):10s}| {i}/50"
+        echo.write(text[:7])
+        echo.write(text[7:])
+    echo.write("\nready via /health_generate in 12.0 s\n")
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "| waiting for http://x: /health_generate: 503 | log: Load weight begin"
+    bars = [ln for ln in lines if "Fetching" in ln]
+    assert len(bars) == 2 and "100%|" in bars[1]  # the first redraw, then the finished bar
+    assert lines[-1] == "| ready via /health_generate in 12.0 s"
