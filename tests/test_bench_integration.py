@@ -65,8 +65,17 @@ def test_short_dataset_fails_the_tier(engine):
     p2 = p.model_copy(update={"benchmark": p.benchmark.model_copy(
         update={"dataset_path": "/runbook/run/short-sharegpt.json"})})
     name, t = resolve_tier(p2, "", 2, num_prompts=8, input_len=50, output_len=16)
+    # The profile's floor (500 conversations) is checked in the container before the tier runs.
+    logs = set((run.path / "bench").glob("*.log"))
     with pytest.raises(BenchError) as e:
         run_tier(p2, run, make_spec(p2, name, t, "bench_serving"), "bench_serving", get_launcher(p2, run))
+    assert ("benchmark.dataset_path /runbook/run/short-sharegpt.json holds 5 conversations of ≥ 2 "
+            "turns; benchmark.min_dataset_conversations is 500") in str(e.value)
+    assert set((run.path / "bench").glob("*.log")) == logs  # bench_serving never started
+    # Without the floor, bench_serving 0.5.7 shrinks the run and exits 0: caught after the run.
+    p3 = p2.model_copy(update={"benchmark": p2.benchmark.model_copy(update={"min_dataset_conversations": 0})})
+    with pytest.raises(BenchError) as e:
+        run_tier(p3, run, make_spec(p3, name, t, "bench_serving"), "bench_serving", get_launcher(p3, run))
     assert "completed 5 of 8 requests" in str(e.value)
     assert run.read_state()["tier_custom"]["verdict"] == "FAIL"
 

@@ -124,6 +124,7 @@ def make_spec(p: Profile, name: str, t: Tier, runner: str, endpoint: str | None 
         endpoint=endpoint or p.endpoint, model=p.target.model, backend=p.benchmark.backend,
         tokenizer=expand_path(tokenizer, p), tag=tag,
         dataset_path=expand_path(p.benchmark.dataset_path, p) if inside else None,
+        min_dataset_conversations=p.benchmark.min_dataset_conversations if inside else 0,
         extra_args=list(p.benchmark.extra_args) if inside else [],
         api_key=_api_key(p), prompt_format=p.benchmark.prompt_format,
     )

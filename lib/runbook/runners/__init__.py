@@ -36,6 +36,7 @@ class BenchSpec:
     backend: str = "sglang"
     tokenizer: str | None = None
     dataset_path: str | None = None
+    min_dataset_conversations: int = 0  # checked before bench_serving runs (0: no check)
     tag: str | None = None
     api_key: str | None = None
     request_timeout_s: float = 1800.0

@@ -60,6 +60,23 @@ class BenchServingRunner:
         self.python = python
         self.flush_endpoint = flush_endpoint  # the server has /flush_cache (SGLang)
 
+    def check_dataset(self, spec: BenchSpec) -> int:
+        """Count the dataset file's usable conversations where bench_serving will read it,
+        before the tier runs; too few is an error naming the file, its count and the setting."""
+        argv = [self.python, "-c", COUNT_CONVERSATIONS, spec.dataset_path or ""]
+        if self.launcher is not None:
+            res = self.launcher.exec(argv, echo=False)
+            code, output = res.code, res.output
+        else:
+            p = subprocess.run(argv, capture_output=True, text=True)
+            code, output = p.returncode, p.stdout + p.stderr
+        found = _count_output(code, output)
+        if found is None or found < spec.min_dataset_conversations:
+            raise _dataset_error(spec, found, output)
+        self.out(f"dataset: {spec.dataset_path} holds {found} conversations "
+                 f"(≥ {spec.min_dataset_conversations} required)")
+        return found
+
     def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
         jsonl = out_path(out_dir, spec, self.name, ".jsonl")
         log = out_path(out_dir, spec, self.name, ".log")
@@ -68,6 +85,8 @@ class BenchServingRunner:
                   if self.launcher is not None and hasattr(self.launcher, "copy_out") else None)
         argv = bench_argv(spec, inside or str(jsonl), self.python,
                           flush_cache=spec.flush_cache and self.flush_endpoint)
+        if spec.dataset_path and spec.min_dataset_conversations:
+            self.check_dataset(spec)
         self.out("$ " + " ".join(shlex.quote(a) for a in argv))
         env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else {}
         if spec.api_key:
@@ -111,6 +130,29 @@ class BenchServingRunner:
                 "conversations than --num-prompts also shrinks the run silently",
                 hint=f"check the dataset file and {log}", result=result)
         return result
+
+
+# What bench_serving 0.5.7's random dataset keeps of a ShareGPT file: conversations of ≥ 2 turns.
+COUNT_CONVERSATIONS = (
+    "import json, sys\n"
+    "d = json.load(open(sys.argv[1]))\n"
+    "print(sum(1 for x in d if len(x.get('conversations', x.get('conversation', []))) >= 2))")
+
+
+def _count_output(code: int, output: str) -> int | None:
+    last = output.strip().splitlines()[-1:] or [""]
+    return int(last[0]) if code == 0 and last[0].isdigit() else None
+
+
+def _dataset_error(spec: BenchSpec, found: int | None, output: str) -> BenchError:
+    if found is None:
+        return BenchError(f"benchmark.dataset_path {spec.dataset_path} could not be read where the "
+                          f"engine runs: {output.strip().splitlines()[-1:] or ['no output']}",
+                          hint="stage the ShareGPT JSON file there (a path inside the container)")
+    return BenchError(f"benchmark.dataset_path {spec.dataset_path} holds {found} conversations of ≥ 2 "
+                      f"turns; benchmark.min_dataset_conversations is {spec.min_dataset_conversations}",
+                      hint="stage the full ShareGPT file, or lower the setting knowingly (a file "
+                      "with fewer conversations than --num-prompts shrinks the run silently)")
 
 
 def _block_text(output: str) -> str:
