@@ -125,3 +125,19 @@ def test_truncated_or_garbled_printed_blocks(reference):
         parse_text("nothing here", "empty.log")
     with pytest.raises(ResultParseError, match="no result lines"):
         parse_jsonl("\n\n", "empty.jsonl")
+
+
+def test_a_figure_not_measured_is_not_printed():
+    """The builtin client does not retokenize: its block leaves that line out (a 0 there would
+    read as a measurement), and the block still parses back to the same figures."""
+    from runbook.results import format_block, parse_printed
+
+    row = {"backend": "sglang", "request_rate": float("inf"), "max_concurrency": 1, "completed": 10,
+           "duration": 33.3, "total_input_tokens": 6101, "total_output_tokens": 4220,
+           "total_output_tokens_retokenized": None, "request_throughput": 0.3,
+           "output_throughput": 126.8, "mean_ttft_ms": 50.0, "median_ttft_ms": 48.0, "mean_itl_ms": 7.5}
+    block = format_block(row)
+    assert "retokenized" not in block and "Total generated tokens:" in block
+    assert "P99 TTFT" not in block  # not in the row: not shown as 0.00
+    back = parse_printed(block, "block")[-1]
+    assert back["total_output_tokens"] == 4220 and back.get("total_output_tokens_retokenized") is None

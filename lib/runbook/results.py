@@ -226,18 +226,23 @@ def summary_columns(df: pd.DataFrame) -> list[str]:
 
 
 def format_block(row: Mapping[str, Any]) -> str:
-    """Render a result row the way bench_serving 0.5.7 prints it."""
-    def g(k: str, default: Any = 0) -> Any:
-        v = row.get(k, default)
+    """Render a result row the way bench_serving 0.5.7 prints it. A figure the row does not hold
+    (not measured: e.g. the builtin client's retokenized total) leaves its line out — never a
+    0 that reads like a measurement."""
+    missing = object()
+
+    def g(k: str, default: Any = missing) -> Any:
+        v = row.get(k)
         return default if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
     rate = g("request_rate", math.inf)
     lines = ["{s:{c}^{n}}".format(s=" Serving Benchmark Result ", n=50, c="=")]
 
     def kv(label: str, value: Any, fmt: str = "") -> None:
-        lines.append(("{:<40} {:<10" + fmt + "}").format(label, value))
+        if value is not missing:
+            lines.append(("{:<40} {:<10" + fmt + "}").format(label, value))
 
-    kv("Backend:", g("backend", "?"))
+    kv("Backend:", g("backend"))
     kv("Traffic request rate:", "inf" if rate == math.inf else rate)
     kv("Max request concurrency:", row.get("max_concurrency") or "not set")
     kv("Successful requests:", g("completed"))
