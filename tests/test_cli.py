@@ -85,3 +85,32 @@ def test_bad_input_fails_before_side_effects(args, phrase, tmp_path):
     assert phrase in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
     assert list(tmp_path.iterdir()) == []  # no run folder, nothing started
+
+
+def _high_tier_block(tmp_path):
+    """A printed block (no prompt count, lengths or seed in it) with the high tier's totals."""
+    from runbook.results import format_block
+
+    d = 446.7
+    row = {"backend": "sglang", "request_rate": float("inf"), "max_concurrency": 100, "completed": 500,
+           "duration": d, "total_input_tokens": 249831, "total_output_tokens": 252662,
+           "request_throughput": 500 / d, "input_throughput": 249831 / d, "output_throughput": 252662 / d,
+           "total_throughput": (249831 + 252662) / d, "concurrency": 99.0,
+           "mean_e2e_latency_ms": 99.0 * d / 500 * 1000, "median_e2e_latency_ms": 88000.0,
+           "mean_ttft_ms": 900.0, "median_ttft_ms": 800.0, "p99_ttft_ms": 2000.0, "mean_tpot_ms": 170.0,
+           "median_tpot_ms": 170.0, "p99_tpot_ms": 200.0, "mean_itl_ms": 170.0, "median_itl_ms": 160.0,
+           "p95_itl_ms": 190.0, "p99_itl_ms": 250.0, "max_itl_ms": 900.0}
+    f = tmp_path / "high.txt"
+    f.write_text(format_block(row) + "\n")
+    return f
+
+
+def test_check_and_compare_infer_the_workload_from_the_token_totals(tmp_path):
+    f = _high_tier_block(tmp_path)
+    out = rb("check", str(f), "--format", "json")
+    assert "workload inferred from its token totals: tier high (500 prompts, 1000/1000 tokens" in out.stderr
+    assert json.loads(out.stdout) == []  # the fingerprint checks ran and agree
+    cmp = rb("compare", str(f), "--profile", "mi300x-kimi-k2", "--format", "json")  # no --tier
+    assert cmp.returncode == 0, cmp.stderr
+    d = json.loads(cmp.stdout)
+    assert d["tier"] == "high" and not any("num_prompts" in r or "workload" in r for r in d["reasons"])

@@ -172,3 +172,37 @@ def workload_of(row: Mapping[str, Any]) -> Workload | None:
         range_ratio=_num(row, "random_range_ratio") or 0.0,
         seed=int(_num(row, "seed") if _num(row, "seed") is not None else 1),
     )
+
+
+def tier_workloads(profiles: list[str]) -> dict[str, Workload]:
+    """The seeded workloads of the named profiles' tiers (first name wins on a clash)."""
+    from runbook.params import load_profile
+
+    out: dict[str, Workload] = {}
+    for name in profiles:
+        for tier, t in load_profile(name).benchmark.tiers.items():
+            out.setdefault(tier, Workload(t.num_prompts, t.input_len, t.output_len, t.range_ratio, t.seed))
+    return out
+
+
+def infer_workload(row: Mapping[str, Any], candidates: Mapping[str, Workload]) -> tuple[str, Workload] | None:
+    """The workload a result ran, from its token totals, where its own fields do not say (a
+    printed block names no prompt count, lengths or seed): the candidate whose seeded
+    fingerprint has exactly these totals — e.g. 500 prompts, 249831 in / 252662 out is the
+    recipe's high tier. None when no candidate matches (a run with failures, another workload)."""
+    tin, tout = _num(row, "total_input_tokens"), _num(row, "total_output_tokens")
+    done = _num(row, "completed")
+    if tin is None or tout is None:
+        return None
+    for name, w in candidates.items():
+        fp = fingerprint(w)
+        same = (fp["total_input_tokens"], fp["total_output_tokens"]) == (tin, tout)
+        if same and done in (None, w.num_prompts):
+            return name, w
+    return None
+
+
+def workload_fields(w: Workload) -> dict[str, Any]:
+    """A workload as bench_serving's row fields (what ``workload_of`` reads back)."""
+    return {"dataset_name": "random", "num_prompts": w.num_prompts, "random_input_len": w.input_len,
+            "random_output_len": w.output_len, "random_range_ratio": w.range_ratio, "seed": w.seed}

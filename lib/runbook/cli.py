@@ -84,6 +84,23 @@ def _print_findings(findings: list, fmt: str, what: str) -> None:
               f"{f.expected} — {f.detail}")
 
 
+INFER_FROM = ["mi300x-kimi-k2", "local"]  # the profiles whose tiers a bare result is matched to
+
+
+def _inferred(r: dict[str, Any], what: str) -> tuple[str | None, Any]:
+    """(tier, workload) a result's token totals identify, said on stderr; (None, None) if none."""
+    from runbook.checks import infer_workload, tier_workloads
+
+    hit = infer_workload(r, tier_workloads(INFER_FROM))
+    if hit is None:
+        return None, None
+    tier, w = hit
+    print(f"{what}: workload inferred from its token totals: tier {tier} ({w.num_prompts} prompts, "
+          f"{w.input_len}/{w.output_len} tokens, range ratio {w.range_ratio}, seed {w.seed})",
+          file=sys.stderr)
+    return tier, w
+
+
 def cmd_check(a: argparse.Namespace) -> int:
     from runbook.checks import check_result, workload_of
     from runbook.results import read_results
@@ -94,13 +111,16 @@ def cmd_check(a: argparse.Namespace) -> int:
     for _, row in df.iterrows():
         r = row.dropna().to_dict()
         w = None
+        label = a.tier or f"{row['source']}#{row['run_index']}"
         if a.num_prompts:
             w = Workload(a.num_prompts, int(r.get("random_input_len") or 0),
                          int(r.get("random_output_len") or 0),
                          float(r.get("random_range_ratio") or 0.0), a.seed)
         else:
             w = workload_of(r)
-        label = a.tier or f"{row['source']}#{row['run_index']}"
+            if w is None:  # a printed block does not name its workload: its totals do
+                tier, w = _inferred(r, label)
+                label = a.tier or tier or label
         findings += check_result(r, label, w, a.rel)
     _print_findings(findings, a.format, ", ".join(a.files))
     return 1 if a.strict and findings else 0
@@ -126,6 +146,17 @@ def cmd_compare(a: argparse.Namespace) -> int:
     from runbook.results import read_results
 
     ref = load_reference(a.reference)
+    df = read_results(a.result)
+    if not a.tier:  # inferred from the result's token totals
+        from runbook.checks import workload_fields
+
+        tier, w = _inferred(df.iloc[-1].dropna().to_dict(), a.result)
+        if tier is None:
+            raise ParamsError("the result does not say its tier and its token totals match none of "
+                              "the recipe's workloads", field="--tier", allowed=", ".join(ref.index))
+        a.tier = tier
+        for col, v in workload_fields(w).items():
+            df[col] = df[col].fillna(v) if col in df else v
     if a.tier not in ref.index:
         raise ParamsError(f"tier {a.tier!r} is not in the reference", field="--tier",
                           allowed=", ".join(ref.index))
@@ -143,7 +174,6 @@ def cmd_compare(a: argparse.Namespace) -> int:
 
         k, v = parse_override(kv)
         meta[k] = v
-    df = read_results(a.result)
     out = []
     for _, row in df.iterrows():
         run = {**meta, **row.dropna().to_dict()}
@@ -203,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="compare a result with the reference for a tier")
     c.add_argument("result", help="bench_serving JSONL or printed output")
-    c.add_argument("--tier", required=True)
+    c.add_argument("--tier", default=None, help="the reference tier (default: inferred from the "
+                   "result's token totals)")
     c.add_argument("--reference", default=None)
     c.add_argument("--profile", default=None, help="profile the run used (hardware, model, TP)")
     c.add_argument("--meta", action="append", help="KEY=VALUE facts about the run")
