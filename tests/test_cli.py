@@ -114,3 +114,16 @@ def test_check_and_compare_infer_the_workload_from_the_token_totals(tmp_path):
     assert cmp.returncode == 0, cmp.stderr
     d = json.loads(cmp.stdout)
     assert d["tier"] == "high" and not any("num_prompts" in r or "workload" in r for r in d["reasons"])
+
+
+def test_parse_gives_bench_servings_field_names_in_three_formats(tmp_path):
+    block = DATA / "bench_serving_0.5.23_block.txt"
+    rows = json.loads(rb("parse", str(block), "--format", "json").stdout)
+    assert len(rows) == 1 and rows[0]["completed"] == 80 and rows[0]["output_throughput"] == 298.41
+    assert rows[0]["total_output_tokens_retokenized"] == 40790 and rows[0]["max_concurrency"] == 16
+    csv = rb("parse", str(block), str(_high_tier_block(tmp_path)), "--format", "csv").stdout.splitlines()
+    assert len(csv) == 3 and csv[0].split(",")[:3] == ["source", "run_index", "backend"]
+    table = rb("parse", str(block)).stdout
+    assert "median_tpot_ms" in table and "298.41" in table
+    bad = rb("parse", "/no/such/file.txt")
+    assert bad.returncode == 2 and "cannot read" in bad.stderr

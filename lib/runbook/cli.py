@@ -101,6 +101,26 @@ def _inferred(r: dict[str, Any], what: str) -> tuple[str | None, Any]:
     return tier, w
 
 
+def cmd_parse(a: argparse.Namespace) -> int:
+    """bench_serving's printed blocks or JSONL → one row per run, bench_serving's field names."""
+    from runbook.results import read_results, summary_columns
+
+    df = read_results(a.files)
+    df = df[summary_columns(df)]  # per-request detail lists stay in the JSONL
+    if a.format == "json":
+        print(df.to_json(orient="records", indent=1))
+    elif a.format == "csv":
+        print(df.to_csv(index=False), end="")
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", None,
+                               "display.max_colwidth", 60):
+            print(df.T.to_string(header=[f"{s}#{i}" for s, i in zip(df["source"], df["run_index"],
+                                                                         strict=True)]))
+    return 0
+
+
 def cmd_check(a: argparse.Namespace) -> int:
     from runbook.checks import check_result, workload_of
     from runbook.results import read_results
@@ -240,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--meta", action="append", help="KEY=VALUE facts about the run")
     c.add_argument("--format", choices=("text", "json"), default="text")
     c.set_defaults(fn=cmd_compare)
+
+    pa = sub.add_parser("parse", help="bench_serving's printed output or JSONL as a table with "
+                        "bench_serving's field names")
+    pa.add_argument("files", nargs="+", help="bench_serving JSONL or printed output (logs)")
+    pa.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    pa.set_defaults(fn=cmd_parse)
 
     r = sub.add_parser("run", help="the whole runbook: every notebook, a run folder, an HTML report")
     r.add_argument("-f", "--profile", default="local", help="profile name or YAML path")
