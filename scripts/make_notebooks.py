@@ -136,10 +136,12 @@ launcher = deploy.get_launcher(step.profile, step.run)'''),
         code('''
 print(server.launch_command(step.profile).display())'''),
         code('''
+guard = step.guard_server()  # standalone and killed before ready: the server is stopped
 deploy.start_server(step.profile, launcher)'''),
         md("## Waiting for readiness"),
         code('''
 ready = deploy.wait_until_ready(step.profile, launcher, teardown_on_failure=True)
+guard.release()  # ready: the server stays up for the next notebooks
 ready["seconds"], ready["probe"]'''),
         md("## What was started"),
         code('''

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from runbook.html import export_notebook
 
-from .conftest import DATA, ROOT, cname, free_port
+from .conftest import DATA, ROOT, cname, container_gone, free_port
 
 
 def _papermill(nb: str, out, *args: str, env=None):
@@ -71,6 +73,35 @@ def test_bench_notebook_standalone_starts_and_stops_the_engine(engine_image, tmp
     gone = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name=^{name}$"],
                           capture_output=True, text=True)
     assert gone.stdout.strip() == ""
+
+
+@pytest.mark.engine
+def test_a_standalone_notebook_killed_stops_the_server_it_started(engine_image, tmp_path):
+    """papermill sent SIGTERM while bench.ipynb (standalone) waits for the server it started:
+    the kernel's guard stops it — no container outlives the notebook."""
+    out = tmp_path / "bench.ipynb"
+    port, name = free_port(), cname("killed")
+    ov = f'["server.port={port}", "container.name={name}", "target.endpoint=http://127.0.0.1:{port}"]'
+    proc = subprocess.Popen([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "bench.ipynb"),
+                             str(out), "--cwd", str(ROOT), "-p", "num_prompts", "4",
+                             "-y", f"overrides: {ov}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)})
+    try:
+        deadline = time.monotonic() + 300
+        while container_gone(name):  # wait until the notebook has started the container
+            assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
+            time.sleep(0.5)
+        time.sleep(3)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 30
+    while not container_gone(name) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert container_gone(name), output[-3000:]
 
 
 def test_a_bad_bench_parameter_is_a_clear_error_and_leaves_no_run_folder(tmp_path):

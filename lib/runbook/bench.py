@@ -266,6 +266,7 @@ class Session:
     launcher: Any
     started: bool
     endpoint: str
+    guard: Any = None  # stops the server this notebook started should the notebook be killed
 
     def describe(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "runner": self.runner,
@@ -280,6 +281,8 @@ class Session:
             raise
 
     def close(self) -> list[str]:
+        if self.guard is not None:
+            self.guard.release()
         if not self.started:
             return ["nothing to stop: the server was already running"]
         from runbook.deploy import teardown
@@ -323,16 +326,18 @@ def ensure_server(step: Any, runner: str = "auto") -> Session:
     endpoint = step.endpoint
     started = False
     launcher = None
+    guard = None
     if not _healthy(endpoint, _api_key(p)):
         from runbook.deploy import up
 
         print(f"no server answers at {endpoint}: starting the {p.profile} deployment")
+        guard = step.guard_server() if hasattr(step, "guard_server") else None
         up(p, step.run)
         started = True
     chosen = choose_runner(p, runner)
     if chosen == "bench_serving":
         launcher = get_launcher(p, step.run)
-    return Session(step, chosen, launcher, started, endpoint)
+    return Session(step, chosen, launcher, started, endpoint, guard)
 
 
 def findings_table(result: TierResult) -> Any:

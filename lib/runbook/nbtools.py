@@ -37,6 +37,10 @@ class Step:
             print(f"step {self.name}: run folder {self._run.path} (standalone)")
         return self._run
 
+    def guard_server(self) -> ServerGuard:
+        """Armed while a standalone notebook starts a server: killed, it stops it (see ServerGuard)."""
+        return ServerGuard(self).arm()
+
     @property
     def endpoint(self) -> str:
         return self.run.read_state().get("endpoint") or self.profile.endpoint
@@ -47,6 +51,32 @@ class Step:
         from runbook import secrets
 
         return secrets.api_key(self.profile)
+
+
+class ServerGuard:
+    """Armed while a standalone notebook starts (or uses) a server it started: should the
+    notebook be killed, a watchdog outside the kernel stops that server (``watchdog.py`` says
+    why a handler inside the kernel cannot). Runs under ``runbook run`` are torn down by the
+    orchestrator instead, so the guard is only for standalone runs."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.armed = False
+
+    def arm(self) -> ServerGuard:
+        from runbook import watchdog
+
+        if self.step.standalone:
+            watchdog.arm(self.step.run.path)
+            self.armed = True
+        return self
+
+    def release(self) -> None:
+        from runbook import watchdog
+
+        if self.armed:
+            watchdog.release(self.step.run.path)
+            self.armed = False
 
 
 def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: Any = None,
