@@ -159,7 +159,8 @@ deploy.teardown(step.profile, step.run) if teardown_after else "server left runn
 streaming with `stream_options.include_usage`), a text completion, and SGLang's native `/generate`
 when the server has it. Each call's latency, tokens and finish reason in a table.""",
          'max_tokens: int = 16  # tokens per answer\n',
-         "invoke.basic(step.endpoint, step.profile.target.model, step.api_key, max_tokens=max_tokens)"),
+         "invoke.basic(step.endpoint, step.profile.target.model, step.api_key, max_tokens=max_tokens, "
+         "caps=step.capabilities)"),
         ("04_vision.ipynb", "04 · Vision",
          """Whether the model sees images is decided BEFORE an image is sent: SGLang's `/model_info`
 `has_image_understanding` where the server has it (SGLang silently drops image parts for a
@@ -168,7 +169,8 @@ Images are made here (a generated PNG as a data URL); two images in one message;
 be counted (prompt tokens above the text-only baseline). A text-only model (Kimi-K2-Instruct is
 one) is SKIPPED with the reason — not a failure, not a pass.""",
          'image: str = ""  # an extra image: a local path or an http(s)/data URL (empty: none)\n',
-         "invoke.vision(step.endpoint, step.profile.target.model, step.api_key, extra_image=image)"),
+         "invoke.vision(step.endpoint, step.profile.target.model, step.api_key, extra_image=image, "
+         "caps=step.capabilities)"),
         ("05_tools.ipynb", "05 · Tool calling",
          """A `get_weather` tool with a JSON schema (only `city` required: the prompt names no
 unit), through the server's tool-call parser. A named `tool_choice` and `"required"`, each

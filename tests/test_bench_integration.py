@@ -96,3 +96,26 @@ def test_rejected_requests_are_counted_as_failed(engine):
     assert len(errors) == too_long
     assert all("server error in the stream" in e and "context length (8192 tokens)" in e for e in errors)
     assert any(f.check == "completed = num_prompts" for f in res.findings)
+
+
+def test_comparability_is_judged_on_measured_facts_not_labels(engine, tmp_path):
+    """A profile LABELLED as the recipe's setup (MI300X x8, TP 8) pointed at the CPU miniature:
+    the tier is not comparable — the node's GPUs and the server's own TP say so — and the
+    capabilities record the steps share was asked once and kept in state.json."""
+    from runbook.runfolder import RunFolder
+
+    p, _ = engine
+    labelled = p.model_copy(update={
+        "target": p.target.model_copy(update={"hardware": "AMD MI300X x8"}),
+        "server": p.server.model_copy(update={"tp": 8}),
+        "report": p.report.model_copy(update={"reference": "mi300x-kimi-k2-sglang-0.5.7.yaml"})})
+    run = RunFolder.create("labels", tmp_path)
+    name, t = resolve_tier(labelled, "low", None, num_prompts=2, output_len=8, input_len=64)
+    res = run_tier(labelled, run, make_spec(labelled, name, t, "builtin"), "builtin", None)
+    reasons = " | ".join(res.comparison.reasons)
+    assert "hardware differs: run CPU (" in reasons and "tp differs: run 1, reference 8" in reasons
+    assert res.row["profile_hardware"] == "AMD MI300X x8" and res.row["sglang_version"] == "0.5.7"
+    caps = run.read_state()["capabilities"]
+    assert caps["engine"] == "sglang" and caps["tp"] == 1 and caps["vision"] is False
+    assert caps["native"] == {"/generate": True, "/model_info": True, "/server_info": True,
+                              "/flush_cache": True}

@@ -141,3 +141,13 @@ def test_a_figure_not_measured_is_not_printed():
     assert "P99 TTFT" not in block  # not in the row: not shown as 0.00
     back = parse_printed(block, "block")[-1]
     assert back["total_output_tokens"] == 4220 and back.get("total_output_tokens_retokenized") is None
+
+
+def test_the_same_hardware_named_by_amd_smi_and_by_the_recipe():
+    from runbook.compare import same_hardware
+
+    assert same_hardware("AMD Instinct MI300X x8", "AMD MI300X x8")
+    assert same_hardware("NVIDIA H200 x8", "NVIDIA H200 x8")
+    assert not same_hardware("AMD Instinct MI300X x4", "AMD MI300X x8")  # the count
+    assert not same_hardware("AMD Instinct MI325X x8", "AMD MI300X x8")  # the model
+    assert not same_hardware("CPU (2 cores, no GPU)", "AMD MI300X x8")

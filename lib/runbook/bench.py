@@ -185,17 +185,18 @@ def choose_runner(p: Profile, runner: str) -> str:
 def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher: Any = None,
              out=print) -> TierResult:
     """Run one tier, save its row to the run's results table, and judge it."""
-    state = run.read_state()
-    facts = state.get("facts") or {}
+    from runbook.preflight import measured_host
+    from runbook.server import read_capabilities
+
+    caps = read_capabilities(run, spec.endpoint, spec.api_key)  # the run's record: no new probes
+    native = caps.get("native") or {}
     if runner == "bench_serving":
-        flush = bool((facts.get("endpoints") or {}).get("/flush_cache") == 200 or
-                     (facts.get("sglang_native") or {}).get("/server_info"))
         from runbook.launchers import expand_path
 
-        r = get_runner(runner)(launcher=launcher, out=out, flush_endpoint=flush,
+        r = get_runner(runner)(launcher=launcher, out=out, flush_endpoint=bool(native.get("/flush_cache")),
                                python=expand_path(p.server.python, p) or "python3")
     else:
-        r = get_runner(runner)(out=out)
+        r = get_runner(runner)(out=out, native=native.get("/generate"))
     bench_dir = run.path / "bench"
     bench_dir.mkdir(exist_ok=True)
     failure: BenchError | None = None
@@ -205,9 +206,12 @@ def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher:
         if "result" not in e.context:
             raise
         res, failure = e.context["result"], e
-    row = {**res.row, "hardware": p.target.hardware, "model": p.target.model, "tp": p.server.tp,
-           "profile": p.profile, "run_id": run.run_id,
-           "sglang_version": _sglang_version(facts, p)}
+    # The setup as measured — GPUs from the vendor tool, TP, model and version from the server —
+    # is what comparability is judged on; the profile's own labels are kept beside it.
+    host = measured_host(run)
+    row = {**res.row, "hardware": host["hardware"], "gpu_count": host["gpus"], "model": caps.get("model"),
+           "tp": caps.get("tp"), "sglang_version": _sglang_version(caps),
+           "profile": p.profile, "profile_hardware": p.target.hardware, "run_id": run.run_id}
     append_result(run, row)
     findings = check_result(row, spec.tier, workload_of(row), p.report.tolerances.consistency_rel)
     comparison = None
@@ -226,10 +230,10 @@ def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher:
     return tr
 
 
-def _sglang_version(facts: dict[str, Any], p: Profile) -> str:
-    if facts.get("engine") == "sglang" and facts.get("engine_version"):
-        return str(facts["engine_version"])
-    return f"n/a ({facts.get('engine', p.server.engine)} {facts.get('engine_version') or ''})".strip()
+def _sglang_version(caps: dict[str, Any]) -> str:
+    if caps.get("engine") == "sglang" and caps.get("version"):
+        return str(caps["version"])
+    return f"n/a ({caps.get('engine')} {caps.get('version') or ''})".strip()
 
 
 def results_file(run: RunFolder) -> Path:

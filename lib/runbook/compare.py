@@ -8,6 +8,7 @@ labelled "not comparable" with the reasons, so nobody reads a CPU run as an MI30
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +81,20 @@ def _same(a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
+def same_hardware(run: str, ref: str) -> bool:
+    """"AMD Instinct MI300X x8" (amd-smi's name, counted) is the reference's "AMD MI300X x8":
+    the same GPU count, and every word of the reference's model in the run's."""
+    def split(s: str) -> tuple[str, int | None]:
+        m = re.match(r"^(.*?)\s*x(\d+)\s*$", s.strip())
+        return (m.group(1), int(m.group(2))) if m else (s.strip(), None)
+
+    (rm, rn), (fm, fn) = split(str(run)), split(str(ref))
+    return rn == fn and all(w.lower() in rm.lower() for w in fm.split())
+
+
 def comparability(run: Mapping[str, Any], ref: Mapping[str, Any]) -> list[str]:
+    """Why a run cannot be read against the reference: its workload or its measured setup
+    (GPUs as the vendor tool counts them, TP / model / version as the server reports them)."""
     reasons = []
     for key in WORKLOAD_KEYS + SETUP_KEYS:
         a, b = _val(run, key), _val(ref, key)
@@ -88,7 +102,7 @@ def comparability(run: Mapping[str, Any], ref: Mapping[str, Any]) -> list[str]:
             continue
         if a is None:
             reasons.append(f"{key} of the run unknown (reference: {b})")
-        elif not _same(a, b):
+        elif not (same_hardware(a, b) if key == "hardware" else _same(a, b)):
             reasons.append(f"{key} differs: run {a}, reference {b}")
     return reasons
 

@@ -16,7 +16,7 @@ from runbook.errors import EngineError
 from runbook.launchers import Launcher, get_launcher, weights_dir
 from runbook.params import Profile
 from runbook.runfolder import RunFolder
-from runbook.server import LaunchCommand, launch_command, server_facts, wait_ready
+from runbook.server import LaunchCommand, capabilities, launch_command, server_facts, wait_ready
 
 
 def port_free(host: str, port: int) -> bool:
@@ -163,7 +163,8 @@ def wait_until_ready(p: Profile, launcher: Launcher, progress_every_s: float = 1
     facts = server_facts(p.endpoint, api_key)
     ready = {"seconds": round(rep.seconds, 2), "probe": rep.probe, "endpoint": p.endpoint,
              "history": rep.history}
-    launcher.run.update_state(ready=ready, facts=facts, endpoint=p.endpoint, model=p.target.model)
+    launcher.run.update_state(ready=ready, facts=facts, capabilities=capabilities(facts),
+                              endpoint=p.endpoint, model=p.target.model)
     return {**ready, "facts": facts}
 
 

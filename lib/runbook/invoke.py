@@ -57,7 +57,9 @@ def sglang_endpoints(endpoint: str, api_key: str | None = None) -> dict[str, Any
 
 
 def basic(endpoint: str, model: str, api_key: str | None = None, max_tokens: int = 16,
-          prompt: str = "Say hello in one short sentence.") -> tuple[StepChecks, pd.DataFrame]:
+          prompt: str = "Say hello in one short sentence.",
+          caps: dict[str, Any] | None = None) -> tuple[StepChecks, pd.DataFrame]:
+    """``caps``: the run's server-capabilities record (state.json); asked of the server if absent."""
     from openai import AuthenticationError
 
     chk = StepChecks("basic")
@@ -132,8 +134,8 @@ def basic(endpoint: str, model: str, api_key: str | None = None, max_tokens: int
     finally:
         client.close()
 
-    sg = sglang_endpoints(endpoint, api_key)
-    if sg["/generate"]:
+    has_generate = (caps["native"]["/generate"] if caps else sglang_endpoints(endpoint, api_key)["/generate"])
+    if has_generate:
         t0 = time.perf_counter()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         r = httpx.post(endpoint + "/generate", timeout=TIMEOUT, headers=headers, json={
@@ -180,9 +182,14 @@ def image_url(source: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(p.read_bytes()).decode()
 
 
-def vision_capability(endpoint: str, api_key: str | None = None) -> tuple[bool | None, str]:
+def vision_capability(endpoint: str, api_key: str | None = None,
+                      caps: dict[str, Any] | None = None) -> tuple[bool | None, str]:
     """Decide before sending an image: SGLang's /model_info when present (SGLang silently DROPS
     image parts for a text-only model), else None = ask the engine (vLLM rejects them loudly)."""
+    if caps is not None:
+        if caps.get("vision") is not None:
+            return bool(caps["vision"]), f"/model_info has_image_understanding={caps['vision']}"
+        return None, "no /model_info: the engine answers for itself (it rejects images it can't see)"
     info = sglang_endpoints(endpoint, api_key)["/model_info"]
     if info is not None:
         has = bool(info.get("has_image_understanding"))
@@ -191,10 +198,10 @@ def vision_capability(endpoint: str, api_key: str | None = None) -> tuple[bool |
 
 
 def vision(endpoint: str, model: str, api_key: str | None = None, extra_image: str = "",
-           max_tokens: int = 8) -> tuple[StepChecks, pd.DataFrame]:
+           max_tokens: int = 8, caps: dict[str, Any] | None = None) -> tuple[StepChecks, pd.DataFrame]:
     chk = StepChecks("vision")
     rows: list[dict] = []
-    capable, why = vision_capability(endpoint, api_key)
+    capable, why = vision_capability(endpoint, api_key, caps)
     if capable is False:
         chk.add("model sees images", SKIPPED, f"text-only model ({why}): no image was sent, since "
                 "SGLang would drop it silently and answer anyway")

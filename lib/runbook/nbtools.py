@@ -46,6 +46,13 @@ class Step:
         return self.run.read_state().get("endpoint") or self.profile.endpoint
 
     @property
+    def capabilities(self) -> dict[str, Any]:
+        """The server's capabilities record (state.json), asked once if this run has none."""
+        from runbook.server import read_capabilities
+
+        return read_capabilities(self.run, self.endpoint, self.api_key)
+
+    @property
     def api_key(self) -> str | None:
         """The server's API key, from where the profile says (environment or file)."""
         from runbook import secrets

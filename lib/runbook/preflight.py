@@ -84,6 +84,25 @@ def gpus() -> tuple[str, pd.DataFrame]:
     return "none", pd.DataFrame(columns=["gpu", "model", "memory_gb", "driver"])
 
 
+def host_record(tool: str, gpu_df: pd.DataFrame) -> dict[str, Any]:
+    """What the node measurably is — GPU model and count as the vendor tool reports them — for
+    judging comparability (never the profile's label)."""
+    models = sorted({str(m) for m in gpu_df["model"]}) if not gpu_df.empty else []
+    hardware = f"{' + '.join(models)} x{len(gpu_df)}" if models else f"CPU ({os.cpu_count()} cores, no GPU)"
+    return {"node": os.uname().nodename, "gpu_tool": tool, "gpus": len(gpu_df), "gpu_models": models,
+            "hardware": hardware}
+
+
+def measured_host(run: Any = None) -> dict[str, Any]:
+    """The host record preflight wrote, or measured now (a standalone tier, an attached run)."""
+    rec = (run.read_state().get("host") if run is not None else None) or None
+    if rec is None:
+        rec = host_record(*gpus())
+        if run is not None:
+            run.update_state(host=rec)
+    return rec
+
+
 def security_findings(p: Profile) -> list[tuple[str, str]]:
     c = p.container
     out = []
@@ -200,5 +219,7 @@ def run_preflight(p: Profile, run: Any = None) -> tuple[StepChecks, pd.DataFrame
             chk.add(f"security: {flag}", WARN, why, "after a first faithful run, use the hardened profile")
     facts = pd.DataFrame([{"host": os.uname().nodename, "cpus": os.cpu_count(),
                            "gpu_tool": tool, "gpus": len(gpu_df)}])
+    if run is not None:
+        run.update_state(host=host_record(tool, gpu_df))
     chk.record(run)
     return chk, gpu_df if not gpu_df.empty else facts

@@ -222,3 +222,38 @@ def server_facts(endpoint: str, api_key: str | None = None) -> dict[str, Any]:
     facts["sglang_native"] = {p: facts["endpoints"].get(p) == 200
                               for p in ("/server_info", "/model_info")}
     return facts
+
+
+def capabilities(facts: dict[str, Any]) -> dict[str, Any]:
+    """One record of what the server is and can do, from what it said about itself: engine,
+    version, TP, the model it loaded, vision, and the native (SGLang) endpoints. Written to
+    state.json once the server is ready; every step reads it instead of probing again."""
+    mi, si = facts.get("model_info") or {}, facts.get("server_info") or {}
+    sglang = facts.get("engine") == "sglang"
+    served = facts.get("served_models") or []
+    return {
+        "endpoint": facts.get("endpoint"), "engine": facts.get("engine"),
+        "version": facts.get("engine_version"),
+        "tp": si.get("tp_size"),  # None where the server does not say (not SGLang)
+        # The name clients send (--served-model-name, else --model-path): the recipe's repo id
+        # whether the weights came from the hub cache or an offline folder.
+        "model": si.get("served_model_name") or mi.get("model_path") or (served[0] if served else None),
+        "served_models": served,
+        "architectures": mi.get("architectures"),
+        "vision": mi.get("has_image_understanding") if mi else None,  # None: the engine decides
+        "tool_call_parser": si.get("tool_call_parser"),
+        "native": {"/generate": sglang, "/model_info": bool(mi), "/server_info": bool(si),
+                   "/flush_cache": sglang},
+    }
+
+
+def read_capabilities(run: Any, endpoint: str, api_key: str | None = None) -> dict[str, Any]:
+    """The run's record for this endpoint, or — a standalone step against a server another run
+    started — asked once and recorded."""
+    st = run.read_state() if run is not None else {}
+    caps = st.get("capabilities") or {}
+    if caps.get("endpoint") != endpoint:
+        caps = capabilities(server_facts(endpoint, api_key))
+        if run is not None:
+            run.update_state(capabilities=caps)
+    return caps

