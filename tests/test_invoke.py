@@ -75,12 +75,7 @@ def test_malformed_tool_calls_fail_with_what_came_back(monkeypatch):
             "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls"}],
             "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}})
 
-    from openai import OpenAI
-
-    monkeypatch.setattr(invoke, "openai_client", lambda endpoint, api_key=None: OpenAI(
-        base_url="http://fake/v1", api_key="k", max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler))))
-    monkeypatch.setattr(invoke, "_ask", _non_stream_only(invoke._ask))
+    _chat_answers(monkeypatch, handler)
     chk, _ = invoke.tools("http://fake", "m", "get_weather", parser="kimi_k2")
     frame = chk.frame().set_index("name")
     assert chk.status == FAIL
@@ -89,6 +84,16 @@ def test_malformed_tool_calls_fail_with_what_came_back(monkeypatch):
     assert frame.loc["named: call ids", "status"] == FAIL
     with pytest.raises(CheckFailed, match="call ids"):
         chk.raise_on_failure()
+
+
+def _chat_answers(monkeypatch, handler) -> None:
+    """The OpenAI client of the invoke module answered by ``handler`` (non-streamed calls only)."""
+    from openai import OpenAI
+
+    monkeypatch.setattr(invoke, "openai_client", lambda endpoint, api_key=None: OpenAI(
+        base_url="http://fake/v1", api_key="k", max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler))))
+    monkeypatch.setattr(invoke, "_ask", _non_stream_only(invoke._ask))
 
 
 def _non_stream_only(ask):
@@ -145,11 +150,6 @@ def test_a_real_kimi_answer_passes_the_tool_step(monkeypatch):
             "choices": [{"index": 0, "message": msg, "finish_reason": finish}],
             "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}})
 
-    from openai import OpenAI
-
-    monkeypatch.setattr(invoke, "openai_client", lambda endpoint, api_key=None: OpenAI(
-        base_url="http://fake/v1", api_key="k", max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler))))
-    monkeypatch.setattr(invoke, "_ask", _non_stream_only(invoke._ask))
+    _chat_answers(monkeypatch, handler)
     chk, _ = invoke.tools("http://fake", "moonshotai/Kimi-K2-Instruct", "auto", parser="kimi_k2")
     assert chk.status == PASS, chk.frame().to_string()
