@@ -1,0 +1,65 @@
+"""The statistics module on synthetic data with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from runbook.metrics import RequestRecord
+from runbook.stats import (
+    IMPROVEMENT,
+    NO_CHANGE,
+    NOT_ENOUGH,
+    REGRESSION,
+    bootstrap,
+    change,
+    goodput,
+    pareto_front,
+)
+
+
+def test_bootstrap_interval_covers_the_true_median_and_narrows_with_n():
+    rng = np.random.default_rng(1)
+    small = bootstrap(rng.normal(100, 10, 50))
+    large = bootstrap(rng.normal(100, 10, 2000))
+    assert small.lo < 100 < small.hi and large.lo < 100 < large.hi
+    assert large.width < small.width / 3  # ~ 1/sqrt(n): 40x the data, ~6x narrower
+    assert bootstrap([5.0]).width == 0 and math.isnan(bootstrap([]).value)
+    assert str(bootstrap([1.0, 2.0, 3.0], seed=3)) == str(bootstrap([1.0, 2.0, 3.0], seed=3))  # reproducible
+
+
+def _rec(i, ttft, tpot, n=11, ok=True):
+    return RequestRecord(i, 100, n, ttft=ttft, latency=ttft + tpot * (n - 1), output_len=n, success=ok)
+
+
+def test_goodput_counts_the_requests_meeting_both_bounds():
+    recs = [_rec(0, 0.5, 0.02), _rec(1, 2.5, 0.02), _rec(2, 0.5, 0.08), _rec(3, 1.9, 0.049),
+            _rec(4, 0.1, 0.01, ok=False)]
+    g = goodput(recs, 10.0, ttft_ms=2000, tpot_ms=50)
+    assert (g.good, g.total) == (2, 5) and g.per_s == pytest.approx(0.2)
+    assert g.sentence().startswith("2 of 5 requests met TTFT ≤ 2000 ms and TPOT ≤ 50 ms: goodput 0.20 req/s")
+    assert goodput(recs, 10.0).good == 4  # no SLO: every successful request
+
+
+def test_pareto_front_keeps_only_the_undominated_points():
+    pts = [(100, 50), (300, 40), (250, 30), (600, 20), (590, 19), (700, 5)]
+    assert pareto_front(pts) == [0, 1, 3, 5]
+    assert pareto_front([(1, 1), (1, 1)]) == [0, 1]  # equal points dominate nothing
+    assert pareto_front([(math.nan, 1), (2, 2)]) == [1]
+
+
+def test_change_verdicts_on_known_shifts():
+    rng = np.random.default_rng(7)
+    base = rng.normal(50, 2, 400)  # TPOT in ms: lower is better
+    same = change("median_tpot_ms", base, rng.normal(50, 2, 400), higher_better=False, tolerance=0.02)
+    assert same.verdict == NO_CHANGE and same.delta_pct.lo < 0 < same.delta_pct.hi
+    slower = change("median_tpot_ms", base, rng.normal(60, 2, 400), higher_better=False, tolerance=0.02)
+    assert slower.verdict == REGRESSION and slower.delta_pct.value == pytest.approx(20, abs=2)
+    faster = change("output_throughput", [100, 101, 99, 100], [120, 121, 119, 120], higher_better=True,
+                    tolerance=0.05)
+    assert faster.verdict == IMPROVEMENT
+    within = change("median_tpot_ms", base, base * 1.01, higher_better=False, tolerance=0.03)
+    assert within.verdict == NO_CHANGE  # real but inside the tolerance
+    assert change("x", [1.0], [2.0], True, 0.05).verdict == NOT_ENOUGH
