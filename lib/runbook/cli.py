@@ -121,6 +121,25 @@ def cmd_parse(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(a: argparse.Namespace) -> int:
+    """Per tier and metric: the change from RUN_A to RUN_B, its interval, a verdict; exit 1 on a
+    regression beyond the tolerance (a CI job can gate a new image on it)."""
+    from runbook.diff import diff_runs, table
+
+    diffs = diff_runs(a.run_a, a.run_b, a.tier or None)
+    df = table(diffs)
+    if a.format == "json":
+        print(df.to_json(orient="records", indent=1))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", None):
+            print(df.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    bad = [d.tier for d in diffs if d.regression]
+    print(f"regression in tier(s) {', '.join(bad)}" if bad else "no regression", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def cmd_check(a: argparse.Namespace) -> int:
     from runbook.checks import check_result, workload_of
     from runbook.results import read_results
@@ -266,6 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("files", nargs="+", help="bench_serving JSONL or printed output (logs)")
     pa.add_argument("--format", choices=("table", "csv", "json"), default="table")
     pa.set_defaults(fn=cmd_parse)
+
+    d = sub.add_parser("diff", help="RUN_A (base) against RUN_B: per tier and metric the change, "
+                       "its 95 %% interval and a verdict; exit 1 on a regression")
+    d.add_argument("run_a", help="the base run folder (outputs/<run-id>)")
+    d.add_argument("run_b", help="the candidate run folder")
+    d.add_argument("--tier", action="append", help="only this tier (repeatable); default: all shared")
+    d.add_argument("--format", choices=("table", "json"), default="table")
+    d.set_defaults(fn=cmd_diff)
 
     r = sub.add_parser("run", help="the whole runbook: every notebook, a run folder, an HTML report")
     r.add_argument("-f", "--profile", default="local", help="profile name or YAML path")

@@ -1,0 +1,127 @@
+"""Run against run: per tier and metric, the change with its confidence interval and a verdict.
+
+``runbook diff RUN_A RUN_B`` answers "is the new image faster or slower": for each tier both
+runs measured with the same workload (the fingerprint fields must match, otherwise the tier is
+"not comparable" with the reasons), latencies are judged on their per-request distributions
+(TTFT, TPOT, ITL, E2E: medians, bootstrap intervals over requests), throughput on the repeats'
+rows (an interval needs two or more repeats of each run). A verdict is a regression or an
+improvement only when the whole interval lies beyond the profile's tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from runbook.compare import WORKLOAD_KEYS, comparability
+from runbook.errors import ParamsError
+from runbook.metrics import RequestRecord, records_from_details
+from runbook.params import Tolerances
+from runbook.runfolder import RunFolder
+from runbook.stats import REGRESSION, Change, change, tpot_s
+
+# per-request metric → (samples in ms from the records, the tolerance key in params)
+LATENCIES = {
+    "ttft_ms": (lambda rs: [r.ttft * 1000 for r in rs], "median_ttft_ms"),
+    "tpot_ms": (lambda rs: [t * 1000 for r in rs if (t := tpot_s(r)) is not None], "median_tpot_ms"),
+    "itl_ms": (lambda rs: [x * 1000 for r in rs for x in r.itl], "median_itl_ms"),
+    "e2e_latency_ms": (lambda rs: [r.latency * 1000 for r in rs], "median_e2e_latency_ms"),
+}
+THROUGHPUTS = ("output_throughput", "request_throughput")
+
+
+@dataclass
+class TierData:
+    tier: str
+    rows: list[dict[str, Any]] = field(default_factory=list)  # one per repeat
+    records: list[RequestRecord] = field(default_factory=list)  # successful requests, pooled
+
+
+@dataclass
+class TierDiff:
+    tier: str
+    comparable: bool
+    reasons: list[str]
+    changes: list[Change]
+
+    @property
+    def regression(self) -> bool:
+        return any(c.verdict == REGRESSION for c in self.changes)
+
+
+def _records(files: dict[str, str]) -> list[RequestRecord]:
+    if files.get("records"):
+        return [RequestRecord(**json.loads(x)) for x in Path(files["records"]).read_text().splitlines() if x]
+    if files.get("jsonl"):
+        lines = [json.loads(x) for x in Path(files["jsonl"]).read_text().splitlines() if x.strip()]
+        return records_from_details(lines[-1]) if lines else []
+    return []
+
+
+def load_run(path: str | Path) -> tuple[dict[str, TierData], dict[str, Any]]:
+    """A run folder's tiers (rows and per-request records) and its recorded params."""
+    p = Path(path)
+    if not (p / "results.jsonl").is_file():
+        raise ParamsError(f"{p} is not a run folder with results (no results.jsonl)", field="RUN",
+                          hint="pass outputs/<run-id> folders of runs that benchmarked")
+    run = RunFolder(p)
+    state = run.read_state()
+    tiers: dict[str, TierData] = {}
+    for line in (p / "results.jsonl").read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            tiers.setdefault(str(row.get("tier")), TierData(str(row.get("tier")))).rows.append(row)
+    for name, td in tiers.items():
+        files_list = (state.get(f"tier_{name}") or {}).get("all_files") or \
+            [(state.get(f"tier_{name}") or {}).get("files") or {}]
+        for files in files_list:
+            td.records += [r for r in _records(files) if r.success]
+    return tiers, state.get("params") or {}
+
+
+def _workload(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in WORKLOAD_KEYS}
+
+
+def diff_tier(a: TierData, b: TierData, tol: Tolerances) -> TierDiff:
+    reasons = comparability(_workload(b.rows[-1]), _workload(a.rows[-1]))
+    if reasons:
+        return TierDiff(a.tier, False, reasons, [])
+    changes = []
+    for metric, (samples, key) in LATENCIES.items():
+        changes.append(change(metric, samples(a.records), samples(b.records), higher_better=False,
+                              tolerance=tol.per_metric.get(key, tol.default_rel)))
+    for metric in THROUGHPUTS:
+        changes.append(change(metric, [r.get(metric) for r in a.rows], [r.get(metric) for r in b.rows],
+                              higher_better=True, tolerance=tol.per_metric.get(metric, tol.default_rel)))
+    return TierDiff(a.tier, True, [], changes)
+
+
+def diff_runs(run_a: str | Path, run_b: str | Path, tiers: list[str] | None = None) -> list[TierDiff]:
+    """RUN_A is the base, RUN_B the candidate; the tolerances are RUN_A's profile's."""
+    a, params = load_run(run_a)
+    b, _ = load_run(run_b)
+    tol = Tolerances.model_validate(((params.get("report") or {}).get("tolerances")) or {})
+    names = tiers or [t for t in a if t in b]
+    missing = [t for t in names if t not in a or t not in b]
+    if missing or not names:
+        raise ParamsError(f"tier(s) {', '.join(missing) or '(none in common)'} not measured by both runs",
+                          field="--tier", allowed=", ".join(sorted(set(a) & set(b))) or "none")
+    return [diff_tier(a[t], b[t], tol) for t in names]
+
+
+def table(diffs: list[TierDiff]) -> pd.DataFrame:
+    rows = []
+    for d in diffs:
+        if not d.comparable:
+            rows.append({"tier": d.tier, "metric": "—", "verdict": "not comparable: " + "; ".join(d.reasons)})
+        for c in d.changes:
+            rows.append({"tier": d.tier, "metric": c.metric, "base": c.base, "new": c.new,
+                         "change_pct": c.delta_pct.value, "ci_low_pct": c.delta_pct.lo,
+                         "ci_high_pct": c.delta_pct.hi, "tolerance_pct": c.tolerance_pct,
+                         "verdict": c.verdict})
+    return pd.DataFrame(rows)
