@@ -256,6 +256,51 @@ print(result.printed)'''),
         code("session.close()"),
         code("result.raise_on_failure()"),
     ])
+    write("sweep.ipynb", [
+        md("""
+# Concurrency sweep
+Which concurrency to run at under a latency budget. Each point is a benchmark run with the
+recipe's methodology (random prompts, seed 1, `--request-rate inf`) at `--max-concurrency c`, with
+`prompts_per_concurrency × c` prompts and `warmup_per_concurrency × c` warm-up requests (as
+InferenceX's ladder does), repeated `repeats` times on the same workload. The plot puts output
+tokens/s per GPU against tokens/s per user (1000 / median TPOT), draws the Pareto front and the
+recipe's published tiers on the same axes; goodput counts the requests meeting the profile's SLO
+(`benchmark.slo`: TTFT and TPOT bounds). The headline below is filled in once the sweep has run.
+
+`papermill notebooks/sweep.ipynb out.ipynb -p concurrencies "[1, 4, 16]"`; values left at their
+defaults take the profile's `benchmark.sweep`. If no server answers, the embedded default is
+started for this notebook and stopped at its end."""),
+        params('''concurrencies: list = []  # --max-concurrency of each point (empty: the profile's)
+prompts_per_concurrency: int = 0  # --num-prompts: this times concurrency (0: the profile's, 10)
+warmup_per_concurrency: int = -1  # warm-up requests: this times concurrency (-1: the profile's, 2)
+input_len: int = 0  # --random-input-len (0: the profile's)
+output_len: int = 0  # --random-output-len (0: the profile's)
+range_ratio: float = -1.0  # --random-range-ratio (-1: the profile's)
+seed: int = -1  # --seed (-1: the profile's)
+repeats: int = 0  # runs per point, same workload (0: the profile's, 1)
+runner: str = "auto"  # auto | bench_serving | builtin
+endpoint: str = ""  # server base URL (empty: the profile's)
+'''),
+        code('''
+from runbook import bench, nbtools, sweep
+step = nbtools.open_step("sweep", profile, run_dir, overrides, endpoint)
+sw = sweep.resolve_sweep(step.profile, concurrencies=concurrencies, prompts_per_concurrency=prompts_per_concurrency, warmup_per_concurrency=warmup_per_concurrency, input_len=input_len, output_len=output_len, range_ratio=range_ratio, seed=seed, repeats=repeats)
+headline = sweep.placeholder()'''),
+        md("## The server (started here only if none answers)"),
+        code('''
+session = bench.ensure_server(step, runner)
+session.describe()'''),
+        md("## The sweep"),
+        code('''
+result = session.sweep(sw)
+sweep.publish(result, step.run, headline)'''),
+        md("## Points (per GPU: divided by the GPUs preflight counted; CPU: the whole machine)"),
+        code("result.frame()"),
+        md("## Throughput per GPU against interactivity, and latency against concurrency"),
+        code("sweep.plots(result)"),
+        md("## Stop what this notebook started"),
+        code("session.close()"),
+    ])
     write("report.ipynb", [
         md("""
 # Report: results against the published reference

@@ -222,8 +222,11 @@ def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher:
         comparison = compare(row, ref.loc[spec.tier].to_dict(), spec.tier, p.report.tolerances)
     tr = TierResult(spec.tier, row, res.printed, findings, comparison, runner, res.files, res.notes,
                     res.records)
+    before = run.read_state().get(f"tier_{spec.tier}") or {}
     run.update_state(**{f"tier_{spec.tier}": {"verdict": "FAIL" if failure else tr.verdict,
                                               "runner": runner, "files": res.files,
+                                              # every run of this tier in the run folder: repeats
+                                              "all_files": [*(before.get("all_files") or []), res.files],
                                               "error": str(failure) if failure else None}})
     if failure is not None:
         raise failure
@@ -282,6 +285,18 @@ class Session:
             return run_tier(self.step.profile, self.step.run, spec, self.runner, self.launcher)
         except BaseException:
             self.close()  # a failed tier still leaves no container or process behind
+            raise
+
+    def sweep(self, sw: Any) -> Any:
+        """A concurrency sweep on this server (``sweep.run_sweep``); a failure stops what this
+        notebook started, as ``run`` does."""
+        from runbook.sweep import run_sweep
+
+        try:
+            return run_sweep(self.step.profile, self.step.run, sw, self.runner, self.launcher,
+                             self.endpoint)
+        except BaseException:
+            self.close()
             raise
 
     def close(self) -> list[str]:

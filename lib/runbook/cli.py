@@ -140,6 +140,32 @@ def cmd_diff(a: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_sweep(a: argparse.Namespace) -> int:
+    """notebooks/sweep.ipynb into a new run folder; the headline, the page and the table's path."""
+    from runbook.orchestrate import run_one
+
+    params: dict[str, Any] = {"runner": a.runner}
+    if a.concurrencies:
+        params["concurrencies"] = _int_list(a.concurrencies)
+    for k in ("prompts_per_concurrency", "warmup_per_concurrency", "input_len", "output_len", "repeats"):
+        if getattr(a, k) is not None:
+            params[k] = getattr(a, k)
+    code, run, page = run_one(a.profile, a.param, "sweep.ipynb", params)
+    st = run.read_state().get("sweep") or {}
+    if st.get("headline"):
+        print(st["headline"], file=sys.stderr)
+    print(json.dumps({"run": str(run.path), "page": str(page), "table": st.get("csv"), "exit": code}))
+    return code
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.replace("[", "").replace("]", "").split(",") if x.strip()]
+    except ValueError:
+        raise ParamsError(f"--concurrencies must be integers separated by commas, got {text!r}",
+                          field="--concurrencies") from None
+
+
 def cmd_check(a: argparse.Namespace) -> int:
     from runbook.checks import check_result, workload_of
     from runbook.results import read_results
@@ -293,6 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--tier", action="append", help="only this tier (repeatable); default: all shared")
     d.add_argument("--format", choices=("table", "json"), default="table")
     d.set_defaults(fn=cmd_diff)
+
+    sw = sub.add_parser("sweep", help="a concurrency sweep (notebooks/sweep.ipynb): Pareto front, "
+                        "goodput under the profile's SLO, a run folder with the HTML page")
+    sw.add_argument("-f", "--profile", default="local", help="profile name or YAML path")
+    sw.add_argument("-p", "--param", action="append", default=[], help="KEY=VALUE override")
+    sw.add_argument("--concurrencies", help="e.g. 1,4,16 (default: the profile's benchmark.sweep)")
+    sw.add_argument("--prompts-per-concurrency", type=_int_at_least("--prompts-per-concurrency", 1))
+    sw.add_argument("--warmup-per-concurrency", type=_int_at_least("--warmup-per-concurrency", 0))
+    sw.add_argument("--input-len", type=_int_at_least("--input-len", 1))
+    sw.add_argument("--output-len", type=_int_at_least("--output-len", 1))
+    sw.add_argument("--repeats", type=_int_at_least("--repeats", 1))
+    sw.add_argument("--runner", choices=("auto", "bench_serving", "builtin"), default="auto")
+    sw.set_defaults(fn=cmd_sweep)
 
     r = sub.add_parser("run", help="the whole runbook: every notebook, a run folder, an HTML report")
     r.add_argument("-f", "--profile", default="local", help="profile name or YAML path")

@@ -258,6 +258,32 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
     out(f"report: {index}")
 
 
+def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str, Any],
+            outputs: Path | None = None, out=print) -> tuple[int, RunFolder, Path]:
+    """One notebook (``runbook sweep``) into a new run folder, its HTML page beside it."""
+    import papermill as pm
+
+    from runbook import html
+
+    p = load_profile(profile, overrides)  # validated before anything starts
+    run = RunFolder.create(p.profile, outputs or OUTPUTS)
+    run.update_state(profile=p.profile, overrides=list(overrides), params=p.model_dump(mode="json"))
+    (run.path / "notebooks").mkdir()
+    nb = run.path / "notebooks" / notebook
+    echo = TerminalEcho()
+    code = 0
+    try:
+        pm.execute_notebook(str(NOTEBOOKS / notebook), str(nb), kernel_name="python3", progress_bar=False,
+                            parameters={"profile": profile, "run_dir": str(run.path),
+                                        "overrides": list(overrides), **params},
+                            stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
+    except pm.PapermillExecutionError as e:
+        out(f"{notebook} failed: {e.ename}: {str(e.evalue)[:400]}")
+        code = 1
+    page = Path(html.export_notebook(nb)) if nb.exists() else nb
+    return code, run, page
+
+
 def main_run(profile: str, overrides: list[str]) -> int:
     try:
         code, run = run_all(profile, overrides)

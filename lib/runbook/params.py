@@ -174,6 +174,37 @@ class Tier(Strict):
         return v
 
 
+class Sweep(Strict):
+    """A concurrency ladder with the recipe's methodology (random 1000/1000, seed 1) and, as
+    InferenceX does, prompts and warm-up requests in proportion to the concurrency."""
+
+    concurrencies: list[int] = Field(default_factory=lambda: [1, 4, 16, 64, 100], min_length=1,
+                                     description="--max-concurrency of each point")
+    prompts_per_concurrency: int = Field(10, ge=1, description="--num-prompts = this × concurrency")
+    warmup_per_concurrency: int = Field(2, ge=0, description="warm-up requests = this × concurrency")
+    input_len: int = Field(1000, ge=1)
+    output_len: int = Field(1000, ge=1)
+    range_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    seed: int = Field(1, ge=0)
+    repeats: int = Field(1, ge=1, le=20, description="runs per point (the same workload each time)")
+
+    @field_validator("concurrencies")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(c < 1 for c in v):
+            raise ValueError("every concurrency must be ≥ 1")
+        return sorted(set(v))
+
+
+class Slo(Strict):
+    """A per-request service level: goodput counts the requests meeting it; a sweep point meets
+    it when at least ``attainment`` of its requests do."""
+
+    ttft_ms: float | None = Field(2000.0, gt=0, description="time to first token bound (ms)")
+    tpot_ms: float | None = Field(50.0, gt=0, description="time per output token bound (ms)")
+    attainment: float = Field(0.99, gt=0, le=1, description="share of requests that must meet it")
+
+
 class Benchmark(Strict):
     runner: Literal["auto", "bench_serving", "builtin"] = "auto"
     backend: str = "sglang"
@@ -187,6 +218,8 @@ class Benchmark(Strict):
         "/generate, else on /v1/completions), token_ids, or text made with the local tokenizer "
         "(servers that take no token ids)")
     tiers: dict[str, Tier] = Field(min_length=1)
+    sweep: Sweep = Field(default_factory=Sweep)
+    slo: Slo = Field(default_factory=Slo)
     extra_args: list[str] = []
 
     @field_validator("tiers")

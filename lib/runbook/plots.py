@@ -90,3 +90,47 @@ def show(figs: Sequence[Any]) -> None:
         if display is not None:
             display(fig)
         plt.close(fig)
+
+
+def pareto(frame: pd.DataFrame, reference: pd.DataFrame | None = None, gpus: int = 1,
+           ref_gpus: int = 8, title: str = "") -> Any:
+    """Output tokens/s per GPU against tokens/s per user (1000 / median TPOT), one point per
+    sweep concurrency (labelled), the Pareto front drawn, the published reference's tiers on the
+    same axes (per GPU of their 8)."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.scatter(frame["tps_per_user"], frame["output_tps_per_gpu"], color="#3b6ea5", label="sweep points")
+    for _, r in frame.iterrows():
+        ax.annotate(f"c={int(r['concurrency'])}", (r["tps_per_user"], r["output_tps_per_gpu"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+    front = frame[frame["on_front"]].sort_values("tps_per_user")
+    ax.plot(front["tps_per_user"], front["output_tps_per_gpu"], color="#c0392b", lw=1.5,
+            label="Pareto front")
+    if reference is not None and not reference.empty:
+        ax.scatter(1000 / reference["median_tpot_ms"], reference["output_throughput"] / ref_gpus,
+                   marker="x", color="#2e7d32", s=60, label=f"published reference (per GPU of {ref_gpus})")
+        for tier, r in reference.iterrows():
+            ax.annotate(str(tier), (1000 / r["median_tpot_ms"], r["output_throughput"] / ref_gpus),
+                        textcoords="offset points", xytext=(4, -10), fontsize=8, color="#2e7d32")
+    ax.set_xlabel("tokens/s per user (1000 / median TPOT)")
+    ax.set_ylabel(f"output tokens/s per GPU ({gpus} device(s) measured)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "throughput per GPU against interactivity")
+    fig.tight_layout()
+    return fig
+
+
+def latency_vs_concurrency(frame: pd.DataFrame, title: str = "") -> Any:
+    """TTFT and TPOT (median and p99) against the sweep's concurrency."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    for ax, name in zip(axes, ("ttft", "tpot"), strict=True):
+        ax.plot(frame["concurrency"], frame[f"median_{name}_ms"], marker="o", label="median")
+        ax.plot(frame["concurrency"], frame[f"p99_{name}_ms"], marker="o", ls="--", label="p99")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("concurrency")
+        ax.set_ylabel(f"{name.upper()} (ms)")
+        ax.legend(fontsize=8)
+    fig.suptitle(title or "latency against concurrency")
+    fig.tight_layout()
+    return fig
