@@ -21,3 +21,13 @@ def test_lines_pass_and_redraws_are_throttled():
     bars = [ln for ln in lines if "Fetching" in ln]
     assert len(bars) == 2 and "100%|" in bars[1]  # the first redraw, then the finished bar
     assert lines[-1] == "| ready via /health_generate in 12.0 s"
+
+
+def test_the_log_line_shown_is_not_our_own_probe(tmp_path):
+    from runbook.server import last_line
+
+    log = tmp_path / "server.log"
+    log.write_text("[19:53:50] Load weight begin. avail mem=2.1 GB\n" + "".join(
+        f'[19:53:5{i}] INFO:     127.0.0.1:4837 - "GET /health_generate HTTP/1.1" 503 Service Unavailable\n'
+        for i in range(5)))
+    assert last_line(log) == "[19:53:50] Load weight begin. avail mem=2.1 GB"

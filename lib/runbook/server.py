@@ -117,7 +117,9 @@ def failure_context(path: Path | None) -> str:
 
 
 def last_line(path: Path | None) -> str:
-    tail = log_tail(path, 5).strip().splitlines()
+    """The log's last line that says what the server is doing — not the access-log echo of our
+    own readiness probes, which would hide it for the whole load."""
+    tail = [ln for ln in log_tail(path, 40).strip().splitlines() if '"GET /health' not in ln]
     return tail[-1][-160:] if tail else ""
 
 
