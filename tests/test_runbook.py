@@ -108,8 +108,6 @@ def test_run_folder_holds_what_it_promises(full_run):
             assert part in text, (name, part)
         assert not re.search(r"""(src|href)=["']https?://""", text), name  # self-contained
         assert "injected-parameters" in text, name  # the parameters it ran with
-    bench_page = next(p for p in pages if "bench-high" in p.name).read_text()
-    assert "data:image/png;base64" in bench_page and "injected-parameters" in bench_page
 
 
 @pytest.mark.skipif(chromium() is None, reason="no chromium on PATH: make test installs it")
