@@ -161,3 +161,23 @@ def vllm_engine(vllm_image, tmp_path_factory):
     p, run = _deployed("local-vllm", free_port(), cname("vllm"), tmp_path_factory.mktemp("runs"))
     yield p, run
     print("; ".join(deploy.teardown(p, run)))
+
+
+def signal_once_started(proc, name: str, sig: int, start_timeout_s: float = 300,
+                        exit_timeout_s: float = 120) -> str:
+    """Wait until ``proc`` has started the container ``name``, send it ``sig`` a few seconds
+    later, and return its output once it exited (killed if it does not)."""
+    import time
+
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while container_gone(name):
+            assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
+            time.sleep(0.5)
+        time.sleep(3)
+        proc.send_signal(sig)
+        output, _ = proc.communicate(timeout=exit_timeout_s)
+        return output
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -14,7 +14,7 @@ import pytest
 
 from runbook.html import export_notebook
 
-from .conftest import DATA, ROOT, cname, container_gone, free_port
+from .conftest import DATA, ROOT, cname, container_gone, free_port, signal_once_started
 
 
 def _papermill(nb: str, out, *args: str, env=None):
@@ -87,17 +87,7 @@ def test_a_standalone_notebook_killed_stops_the_server_it_started(engine_image, 
                              "-y", f"overrides: {ov}"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)})
-    try:
-        deadline = time.monotonic() + 300
-        while container_gone(name):  # wait until the notebook has started the container
-            assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
-            time.sleep(0.5)
-        time.sleep(3)
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    output = signal_once_started(proc, name, signal.SIGTERM, exit_timeout_s=60)
     deadline = time.monotonic() + 30
     while not container_gone(name) and time.monotonic() < deadline:
         time.sleep(0.5)

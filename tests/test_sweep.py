@@ -69,9 +69,8 @@ def test_runbook_sweep_interrupted_stops_the_server_it_started(engine_image, tmp
     """Ctrl-C on `runbook sweep` while its notebook starts the embedded default: the kernel is
     interrupted inside the deployment, which tears down what it started; nothing is left."""
     import signal
-    import time
 
-    from .conftest import cname, container_gone, free_port
+    from .conftest import cname, container_gone, free_port, signal_once_started
 
     port, name = free_port(), cname("sweepint")
     cmd = [sys.executable, "-m", "runbook", "sweep", "-f", "local", "--concurrencies", "1",
@@ -80,16 +79,6 @@ def test_runbook_sweep_interrupted_stops_the_server_it_started(engine_image, tmp
            "-p", f"target.endpoint=http://127.0.0.1:{port}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)})
-    try:
-        deadline = time.monotonic() + 300
-        while container_gone(name):
-            assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
-            time.sleep(0.5)
-        time.sleep(3)
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    output = signal_once_started(proc, name, signal.SIGINT)
     assert proc.returncode == 130, output[-3000:]
     assert container_gone(name), output[-3000:]

@@ -188,11 +188,11 @@ def torch_source() -> TorchSource:
         "reachable mirror of PyTorch's CPU index")
 
 
-def inputs_hash(spec: ImageSpec, extra: str = "") -> str:
+def inputs_hash(spec: ImageSpec, extra: str = "", torch: TorchSource | None = None) -> str:
     h = hashlib.sha256()
     for f in spec.files():
         h.update(str(f.relative_to(HERE)).encode() + b"\0" + f.read_bytes() + b"\0")
-    src = torch_source()
+    src = torch or torch_source()  # a caller that already probed passes what it found
     h.update((src.wheel.name if src.wheel else TORCH_PIN).encode())
     h.update(extra.encode())
     return h.hexdigest()[:16]
@@ -259,7 +259,8 @@ def build(engine: str = "sglang", tag: str | None = None, force: bool = False,
     client = _client()
     t0 = time.monotonic()
     base, base_secs = ensure_base(client, log)
-    digest = inputs_hash(spec, extra=base)
+    torch = torch_source()  # probed once: the hash and the build context use the same answer
+    digest = inputs_hash(spec, extra=base, torch=torch)
     repo = tag.split(":")[0]
     existing = None if force else _find_labelled(client, repo, digest)
     if existing is not None:
@@ -273,7 +274,6 @@ def build(engine: str = "sglang", tag: str | None = None, force: bool = False,
             shutil.copy2(f, ctx / f.relative_to(HERE))
         shutil.copy2(host_ca_bundle(), ctx / "host-ca.crt")
         (ctx / "wheels").mkdir()
-        torch = torch_source()
         if torch.wheel is not None:  # carried in; otherwise the Dockerfile installs from the index
             wheel = torch.wheel
             os.link(wheel, ctx / "wheels" / wheel.name) if _same_fs(wheel, ctx) else shutil.copy2(

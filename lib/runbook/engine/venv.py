@@ -72,7 +72,8 @@ def build_venv(venv: Path, weights: Path, data: Path, engine: str = "sglang",
     spec = image_spec(engine)
     t0 = time.monotonic()
     # The host interpreter's version is an input too: the venv is made from it.
-    digest = inputs_hash(spec, extra=f"venv-py{sys.version_info[0]}.{sys.version_info[1]}")
+    torch_src = torch_source()  # probed once: the hash and the install use the same answer
+    digest = inputs_hash(spec, extra=f"venv-py{sys.version_info[0]}.{sys.version_info[1]}", torch=torch_src)
     target = shared_cache() / f"engine-venv-{digest}"
     target.parent.mkdir(parents=True, exist_ok=True)
     stamp = target / ".runbook-inputs"
@@ -87,7 +88,7 @@ def build_venv(venv: Path, weights: Path, data: Path, engine: str = "sglang",
             _run([sys.executable, "-m", "venv", str(target)], "venv creation")
             constraints = target / "runbook-constraints.txt"
             constraints.write_text("torch==2.13.0\n")
-            torch = torch_source().pip_args()  # a local wheel, or the pin from PyTorch's CPU index
+            torch = torch_src.pip_args()  # a local wheel, or the pin from PyTorch's CPU index
             for step in PIP_STEPS:
                 args = [x for a in step for x in
                         (torch if a == "{wheel}" else [a.replace("{constraints}", str(constraints))])]
