@@ -216,7 +216,12 @@ Explicit values (num_prompts, lengths, …) override the tier's. A concurrency n
 **Runners.** `bench_serving` runs sglang 0.5.7's own client where SGLang lives (inside the
 container); `builtin` is the lib's async client with the same methodology, for endpoints with no
 SGLang beside them; `auto` takes the profile's choice. If no server answers, the embedded default
-is started for this notebook and stopped at its end."""),
+is started for this notebook and stopped at its end.
+
+**Repeats.** `repeats` ≥ 2 runs the tier that many times on the same workload (the fingerprint
+holds; `vary_seed` in the profile's tier gives repeat k the seed + k): each figure then gets its
+median over the repeats and a 95 % bootstrap interval, whose width is the run-to-run noise a
+difference between two runs must beat (`runbook diff`)."""),
         params('''tier: str = ""  # low | medium | high | custom (empty: chosen by concurrency, else low)
 concurrency: int = 0  # --max-concurrency (0: the tier's)
 num_prompts: int = 0  # --num-prompts (0: the tier's)
@@ -227,6 +232,7 @@ request_rate: float = 0.0  # requests/s, or inf for all at once behind the cap (
 seed: int = -1  # --seed (-1: the tier's, 1 as bench_serving 0.5.7)
 warmup_requests: int = -1  # warm-up requests, not counted (-1: the tier's, 1)
 flush_cache: str = ""  # "true" | "false": flush the server's cache after warm-up ("": the tier's)
+repeats: int = 0  # runs of the tier on the same workload, for confidence intervals (0: the tier's, 1)
 runner: str = "auto"  # auto | bench_serving | builtin
 endpoint: str = ""  # server base URL (empty: the profile's)
 tag: str = ""  # free-form tag written into the result
@@ -234,7 +240,7 @@ tag: str = ""  # free-form tag written into the result
         code('''
 from runbook import bench, nbtools
 step = nbtools.open_step("bench", profile, run_dir, overrides, endpoint)
-tier_name, workload = bench.resolve_notebook_tier(step.profile, tier, concurrency=concurrency, num_prompts=num_prompts, input_len=input_len, output_len=output_len, range_ratio=range_ratio, request_rate=request_rate, seed=seed, warmup_requests=warmup_requests, flush_cache=flush_cache)
+tier_name, workload = bench.resolve_notebook_tier(step.profile, tier, concurrency=concurrency, num_prompts=num_prompts, input_len=input_len, output_len=output_len, range_ratio=range_ratio, request_rate=request_rate, seed=seed, warmup_requests=warmup_requests, flush_cache=flush_cache, repeats=repeats)
 print(f"tier {tier_name}: {workload}")'''),
         md("## The server (started here only if none answers)"),
         code('''
@@ -244,8 +250,10 @@ session.describe()'''),
         code('''
 result = session.run(tier_name, workload, tag=tag or None)
 print(result.printed)'''),
-        md("## Result table (bench_serving's field names)"),
+        md("## Result table (bench_serving's field names; a row per repeat)"),
         code("result.table()"),
+        md("## Repeats: each figure's median and its 95 % interval"),
+        code("result.intervals()"),
         md("## Consistency and workload checks"),
         code("bench.findings_table(result)", ["verdicts"]),
         md("## Against the published reference"),
@@ -308,7 +316,14 @@ Takes result files (bench_serving JSONL or printed output, or run folders under 
 shows, per tier, the runs against each other (deltas from the first run given), the comparison
 with the recipe's published numbers — with the verdict colours and, when the setup
 or workload differs, the "not comparable" label and its reasons — the consistency findings on the
-reference itself, and the workload fingerprints."""),
+reference itself, and the workload fingerprints.
+
+**Verdicts between runs.** With two or more run folders (or `report.baseline` in the profile:
+`runbook run --baseline outputs/<run-id>`), each later run is judged against the first as
+`runbook diff` judges it: per tier and metric, the change with its 95 % interval, and regression /
+improvement / no significant change — decided on per-request latencies and repeat-level
+throughput, only where the workload fingerprints match. A regression beyond the profile's
+tolerance fails this step."""),
         params('''results: list = []  # result files or run folders (empty: only the reference)
 '''),
         code('''
@@ -323,8 +338,11 @@ rep = report.build(step, results)'''),
         code("rep.comparisons()", ["verdicts"]),
         md("## Runs against each other (the first run given is the baseline)"),
         code("rep.run_deltas()"),
+        md("## Verdicts against the baseline run (as `runbook diff`)"),
+        code("rep.verdicts(step.run)", ["verdicts"]),
         md("## Throughput vs median TPOT"),
         code("rep.plot()"),
+        code("rep.raise_on_failure()"),
     ])
     write("99_teardown.ipynb", [
         md("""

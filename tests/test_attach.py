@@ -1,6 +1,8 @@
 """Integration: a loaded server is precious. `runbook run --attach` on the session's SGLang
 miniature: no container created, no launch, nothing torn down; and a FAIL in the tools step (its
-answers cut at 2 tokens, from the real server) marks the run FAIL without skipping the tier after it."""
+answers cut at 2 tokens, from the real server) marks the run FAIL without skipping the tier after it.
+The tier runs twice (repeats: 2) with bench_serving in the container: each repeat keeps its own
+files, and the index shows the tier as the median of both with its interval."""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ def test_attach_reruns_without_a_launch_and_a_tools_fail_skips_no_tier(engine, a
     overrides = [f"server.port={ENGINE_PORT}", f"container.name={ENGINE_NAME}",
                  f"target.endpoint=http://127.0.0.1:{ENGINE_PORT}", f"server.api_key_env={API_KEY_ENV}",
                  "benchmark.tiers.low.num_prompts=2", "benchmark.tiers.low.output_len=8",
-                 "benchmark.tiers.low.input_len=64", "container.launcher=attach"]
+                 "benchmark.tiers.low.input_len=64", "benchmark.tiers.low.repeats=2",
+                 "container.launcher=attach"]
     steps = [StepSpec("preflight", "00_preflight.ipynb", gate=True),
              StepSpec("container", "01_container.ipynb", gate=True),
              StepSpec("server", "02_server.ipynb", gate=True),
@@ -46,8 +49,12 @@ def test_attach_reruns_without_a_launch_and_a_tools_fail_skips_no_tier(engine, a
     assert code == 1 and summary["status"] == "FAIL" and summary["failed_step"] == "tools"
     assert st["tools"]["status"] == "FAIL"
     assert st["bench-low"]["status"] == "PASS"  # ran after the tools FAIL: the server was ready
-    assert pd.read_csv(run.path / "results.csv").iloc[-1]["completed"] == 2
+    rows = pd.read_csv(run.path / "results.csv")
+    assert list(rows["completed"]) == [2, 2] and list(rows["repeat"]) == [1, 2]
     state = RunFolder(run.path).read_state()
+    jsonls = [f["jsonl"] for f in state["tier_low"]["all_files"]]
+    assert [j.rsplit("-", 1)[-1] for j in jsonls] == ["r1.jsonl", "r2.jsonl"]  # each its own file
+    assert state["tier_low"]["repeats"] == 2 and "× 2 repeats" in (run.path / "index.html").read_text()
     assert state["container"]["created_container"] is False and state["weights"]["source"] == "attached"
     assert state["server"]["attached"] is True and "started outside this run" in state["server"]["command"]
     assert summary["teardown"] == [f"attached to {p.endpoint}: nothing was started here, nothing stopped"]

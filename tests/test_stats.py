@@ -17,6 +17,8 @@ from runbook.stats import (
     change,
     goodput,
     pareto_front,
+    repeat_intervals,
+    with_interval,
 )
 
 
@@ -63,3 +65,35 @@ def test_change_verdicts_on_known_shifts():
     within = change("median_tpot_ms", base, base * 1.01, higher_better=False, tolerance=0.03)
     assert within.verdict == NO_CHANGE  # real but inside the tolerance
     assert change("x", [1.0], [2.0], True, 0.05).verdict == NOT_ENOUGH
+
+
+def test_repeat_intervals_summarise_the_repeats_and_the_pooled_requests():
+    rows = [{"output_throughput": v, "median_ttft_ms": 10.0, "median_itl_ms": 2.0} for v in (90, 100, 110)]
+    recs = [RequestRecord(i, 100, 10, success=True, ttft=0.010 + i * 1e-4, latency=0.1, output_len=10,
+                          itl=[0.002] * 9)
+            for i in range(40)]
+    df = repeat_intervals(rows, recs).set_index("metric")
+    t = df.loc["output_throughput"]
+    assert t["median"] == 100 and 90 <= t["ci_low"] < 100 < t["ci_high"] <= 110 and t["repeats"] == 3
+    assert t["ci_width_pct"] == pytest.approx((t["ci_high"] - t["ci_low"]) / 100 * 100)
+    assert math.isnan(t["requests"])  # throughput has no per-request samples
+    ttft = df.loc["median_ttft_ms"]  # all repeats printed 10 ms: no run-to-run spread…
+    assert ttft["ci_width_pct"] == 0 and ttft["requests"] == 40
+    assert 10.0 < ttft["req_ci_low"] < ttft["req_ci_high"] < 14.0  # …but the requests spread 10–13.9 ms
+    assert df.loc["median_itl_ms", "requests"] == 40 * 9
+    assert "p99_itl_ms" not in df.index  # a figure no repeat has is left out, not shown as 0
+
+
+def test_a_figure_is_shown_with_its_interval_only_when_there_is_one():
+    assert with_interval(12.345, 12.0, 12.8) == "12.35 [12.00, 12.80]"
+    assert with_interval(5.0, 5.0, 5.0) == "5.00"  # one repeat
+    assert with_interval(math.nan, 1, 2) == "—"
+
+
+def test_each_repeat_of_a_tier_writes_its_own_files(tmp_path):
+    from runbook.runners import BenchSpec, out_path
+
+    one = BenchSpec("low", 1, 10, 100, 100)
+    assert out_path(tmp_path, one, "builtin", ".log").name == "bench-low-builtin.log"
+    second = BenchSpec("low", 1, 10, 100, 100, repeat=2)
+    assert out_path(tmp_path, second, "bench_serving", ".jsonl").name == "bench-low-bench_serving-r2.jsonl"

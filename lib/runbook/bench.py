@@ -69,7 +69,7 @@ def resolve_tier(p: Profile, tier: str = "", concurrency: int | None = None,
 
 # bench.ipynb's "use the tier's value" defaults (papermill needs plain literals, not None).
 UNSET = {"concurrency": 0, "num_prompts": 0, "input_len": 0, "output_len": 0, "range_ratio": -1.0,
-         "request_rate": 0.0, "seed": -1, "warmup_requests": -1, "flush_cache": ""}
+         "request_rate": 0.0, "seed": -1, "warmup_requests": -1, "flush_cache": "", "repeats": 0}
 
 
 def _as_type(name: str, value: Any, want: type) -> Any:
@@ -109,7 +109,7 @@ def resolve_notebook_tier(p: Profile, tier: str = "", **values: Any) -> tuple[st
 
 
 def make_spec(p: Profile, name: str, t: Tier, runner: str, endpoint: str | None = None,
-              tag: str | None = None) -> BenchSpec:
+              tag: str | None = None, repeat: int = 0) -> BenchSpec:
     """The tier as a runner sees it. bench_serving runs inside the engine's environment (the
     container or the engine venv), so it gets the server's tokenizer path and the dataset file;
     the builtin client runs here and uses the host-side tokenizer."""
@@ -122,7 +122,7 @@ def make_spec(p: Profile, name: str, t: Tier, runner: str, endpoint: str | None 
         output_len=t.output_len, range_ratio=t.range_ratio, request_rate=t.request_rate, seed=t.seed,
         warmup_requests=t.warmup_requests, flush_cache=t.flush_cache,
         endpoint=endpoint or p.endpoint, model=p.target.model, backend=p.benchmark.backend,
-        tokenizer=expand_path(tokenizer, p), tag=tag,
+        tokenizer=expand_path(tokenizer, p), tag=tag, repeat=repeat,
         dataset_path=expand_path(p.benchmark.dataset_path, p) if inside else None,
         min_dataset_conversations=p.benchmark.min_dataset_conversations if inside else 0,
         extra_args=list(p.benchmark.extra_args) if inside else [],
@@ -147,28 +147,67 @@ class TierResult:
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     records: list[Any] | None = None
+    earlier: list[TierResult] = field(default_factory=list)  # the repeats before this one
+
+    @property
+    def runs(self) -> list[TierResult]:
+        """Every repeat of the tier, this (the last) one included."""
+        return [*self.earlier, self]
 
     @property
     def verdict(self) -> str:
         """FAIL when requests were dropped or another workload ran; WARN when the result only
-        disagrees with itself somewhere (shown, never hidden); PASS otherwise."""
-        if any(f.check in FAILING_CHECKS for f in self.findings):
-            return "FAIL"
-        return "WARN" if self.findings else "PASS"
+        disagrees with itself somewhere (shown, never hidden); PASS otherwise. With repeats, the
+        worst of them."""
+        def one(r: TierResult) -> str:
+            if any(f.check in FAILING_CHECKS for f in r.findings):
+                return "FAIL"
+            return "WARN" if r.findings else "PASS"
+        verdicts = {one(r) for r in self.runs}
+        return next(v for v in ("FAIL", "WARN", "PASS") if v in verdicts)
 
     def raise_on_failure(self) -> None:
         """A tier that dropped requests or ran another workload fails the step (after display)."""
         if self.verdict == "FAIL":
             why = "; ".join(f"{f.metric}: {f.check} (printed {f.printed}, expected {f.expected})"
-                            for f in self.findings if f.check in FAILING_CHECKS)
+                            for r in self.runs for f in r.findings if f.check in FAILING_CHECKS)
             raise BenchError(f"tier {self.tier} failed: {why}",
                              hint=f"per-request records and logs: {', '.join(self.files.values())}")
 
     def table(self) -> pd.DataFrame:
+        """bench_serving's figures, one row per repeat."""
         from runbook.results import summary_columns
 
-        df = pd.DataFrame([self.row])
-        return df[summary_columns(df)]
+        df = pd.DataFrame([r.row for r in self.runs])
+        cols = summary_columns(df)
+        return df[(["repeat"] if "repeat" in df and len(df) > 1 else []) + [c for c in cols if c != "repeat"]]
+
+    def request_records(self) -> list[Any]:
+        """Every repeat's per-request records: the builtin runner's own, or bench_serving's
+        ``--output-details`` lists read back from its JSONL."""
+        out: list[Any] = []
+        for r in self.runs:
+            if r.records is not None:
+                out += r.records
+            elif r.files.get("jsonl"):
+                from runbook.metrics import records_from_details
+                from runbook.results import read_results
+
+                out += records_from_details(read_results(r.files["jsonl"]).iloc[-1].to_dict())
+        return out
+
+    def intervals(self) -> Any:
+        """With repeats: each figure's median over them and its 95 % interval (and, for latencies,
+        the interval over all their requests); the width is the noise a difference must beat."""
+        from runbook.stats import repeat_intervals
+
+        if len(self.runs) < 2:
+            return "one run of this tier: set repeats (2 or more) for confidence intervals"
+        df = repeat_intervals([r.row for r in self.runs], self.request_records())
+        fmt = {c: "{:.2f}" for c in ("median", "ci_low", "ci_high", "req_ci_low", "req_ci_high")}
+        fmt |= {"ci_width_pct": "{:.1f} %", "requests": "{:.0f}"}
+        return df.style.format(fmt, na_rep="—").hide(axis="index").set_caption(
+            f"tier {self.tier}: {len(self.runs)} repeats, 95 % bootstrap intervals")
 
 
 FAILING_CHECKS = ("completed = num_prompts", "workload fingerprint")  # the findings that fail a tier
@@ -209,7 +248,8 @@ def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher:
     # The setup as measured — GPUs from the vendor tool, TP, model and version from the server —
     # is what comparability is judged on; the profile's own labels are kept beside it.
     host = measured_host(run)
-    row = {**res.row, "hardware": host["hardware"], "gpu_count": host["gpus"], "model": caps.get("model"),
+    row = {**res.row, **({"repeat": spec.repeat} if spec.repeat else {}),
+           "hardware": host["hardware"], "gpu_count": host["gpus"], "model": caps.get("model"),
            "tp": caps.get("tp"), "sglang_version": _sglang_version(caps),
            "profile": p.profile, "profile_hardware": p.target.hardware, "run_id": run.run_id}
     append_result(run, row)
@@ -231,6 +271,28 @@ def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher:
     if failure is not None:
         raise failure
     return tr
+
+
+def run_repeats(p: Profile, run: RunFolder, name: str, t: Tier, runner: str, launcher: Any = None,
+                endpoint: str | None = None, tag: str | None = None, out=print) -> TierResult:
+    """The tier ``t.repeats`` times on the same workload (seed + k for repeat k only with
+    ``vary_seed``); the last result carries the earlier ones, and the tier's recorded verdict is
+    the worst of them."""
+    results: list[TierResult] = []
+    for k in range(t.repeats):
+        tk = t.model_copy(update={"seed": t.seed + k}) if t.vary_seed else t
+        label = f"repeat {k + 1}/{t.repeats}" if t.repeats > 1 else None
+        if label:
+            out(f"tier {name}: {label}")
+        spec = make_spec(p, name, tk, runner, endpoint, " · ".join(x for x in (tag, label) if x) or None,
+                         repeat=k + 1 if t.repeats > 1 else 0)
+        results.append(run_tier(p, run, spec, runner, launcher, out=out))
+    last = results[-1]
+    last.earlier = results[:-1]
+    if len(results) > 1:
+        st = run.read_state().get(f"tier_{name}") or {}
+        run.update_state(**{f"tier_{name}": {**st, "verdict": last.verdict, "repeats": len(results)}})
+    return last
 
 
 def _sglang_version(caps: dict[str, Any]) -> str:
@@ -280,9 +342,10 @@ class Session:
                 "started by this notebook": self.started, "run folder": str(self.step.run.path)}
 
     def run(self, tier_name: str, workload: Tier, tag: str | None = None) -> TierResult:
-        spec = make_spec(self.step.profile, tier_name, workload, self.runner, self.endpoint, tag)
+        """The tier (each of its repeats) on this server."""
         try:
-            return run_tier(self.step.profile, self.step.run, spec, self.runner, self.launcher)
+            return run_repeats(self.step.profile, self.step.run, tier_name, workload, self.runner,
+                               self.launcher, self.endpoint, tag)
         except BaseException:
             self.close()  # a failed tier still leaves no container or process behind
             raise
@@ -363,13 +426,15 @@ def findings_table(result: TierResult) -> Any:
     from runbook.verdicts import FAIL, PASS, WARN, StepChecks
 
     chk = StepChecks(f"tier {result.tier}: checks")
-    if not result.findings:
-        chk.add("consistency and workload", PASS, "no findings: the result agrees with itself and "
-                "with the seeded workload's token totals")
-    for f in result.findings:
-        # Only dropped requests or another workload fail a tier; the rest is a warning to read.
-        chk.add(f"{f.metric}: {f.check}", FAIL if f.check in FAILING_CHECKS else WARN,
-                f"printed {f.printed}, expected {f.expected} — {f.detail}")
+    for k, r in enumerate(result.runs, 1):
+        which = f"repeat {k}: " if len(result.runs) > 1 else ""
+        if not r.findings:
+            chk.add(f"{which}consistency and workload", PASS, "no findings: the result agrees with "
+                    "itself and with the seeded workload's token totals")
+        for f in r.findings:
+            # Only dropped requests or another workload fail a tier; the rest is a warning to read.
+            chk.add(f"{which}{f.metric}: {f.check}", FAIL if f.check in FAILING_CHECKS else WARN,
+                    f"printed {f.printed}, expected {f.expected} — {f.detail}")
     return chk.styled()
 
 
@@ -383,14 +448,8 @@ def comparison_view(result: TierResult) -> Any:
 
 def plots(result: TierResult) -> None:
     from runbook import plots as P
-    from runbook.metrics import records_from_details
 
-    recs = result.records
-    if recs is None and result.files.get("jsonl"):
-        from runbook.results import read_results
-
-        df = read_results(result.files["jsonl"])
-        recs = records_from_details(df.iloc[-1].to_dict())
+    recs = result.request_records()
     if not recs:
         return None
     P.show([P.distributions(recs, f"tier {result.tier} ({result.runner})"),

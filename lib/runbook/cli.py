@@ -11,6 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from runbook.errors import ParamsError, RunbookError
@@ -264,7 +265,11 @@ def cmd_engine(a: argparse.Namespace) -> int:
 def cmd_run(a: argparse.Namespace) -> int:
     from runbook.orchestrate import main_run
 
-    return main_run(a.profile, [*a.param, *(["container.launcher=attach"] if a.attach else [])])
+    extra = ["container.launcher=attach"] if a.attach else []
+    if a.baseline:  # absolute: the report step's kernel runs in the project root, not here
+        b = Path(a.baseline)
+        extra.append(f"report.baseline={b.resolve() if b.exists() else a.baseline}")
+    return main_run(a.profile, [*a.param, *extra])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -340,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use the server already up at the profile's endpoint: no container, no "
                    "launch, no teardown (rerun the tiers without reloading the model); the same as "
                    "-p container.launcher=attach")
+    r.add_argument("--baseline", metavar="RUN_DIR",
+                   help="judge this run against an earlier run folder, as `runbook diff RUN_DIR "
+                   "THIS_RUN` does; a regression fails the report step (-p report.baseline=RUN_DIR)")
     r.set_defaults(fn=cmd_run)
 
     e = sub.add_parser("engine", help="the local engine: build | up | down | status")

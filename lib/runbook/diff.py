@@ -22,15 +22,8 @@ from runbook.errors import ParamsError
 from runbook.metrics import RequestRecord, records_from_details
 from runbook.params import Tolerances
 from runbook.runfolder import RunFolder
-from runbook.stats import REGRESSION, Change, change, tpot_s
+from runbook.stats import LATENCY_SAMPLES, REGRESSION, Change, change
 
-# per-request metric → (samples in ms from the records, the tolerance key in params)
-LATENCIES = {
-    "ttft_ms": (lambda rs: [r.ttft * 1000 for r in rs], "median_ttft_ms"),
-    "tpot_ms": (lambda rs: [t * 1000 for r in rs if (t := tpot_s(r)) is not None], "median_tpot_ms"),
-    "itl_ms": (lambda rs: [x * 1000 for r in rs for x in r.itl], "median_itl_ms"),
-    "e2e_latency_ms": (lambda rs: [r.latency * 1000 for r in rs], "median_e2e_latency_ms"),
-}
 THROUGHPUTS = ("output_throughput", "request_throughput")
 
 
@@ -78,7 +71,12 @@ def load_run(path: str | Path) -> tuple[dict[str, TierData], dict[str, Any]]:
     for name, td in tiers.items():
         files_list = (state.get(f"tier_{name}") or {}).get("all_files") or \
             [(state.get(f"tier_{name}") or {}).get("files") or {}]
+        seen: set[str] = set()  # a tier re-run in the same folder rewrites its files: read each once
         for files in files_list:
+            key = files.get("records") or files.get("jsonl") or ""
+            if key in seen:
+                continue
+            seen.add(key)
             td.records += [r for r in _records(files) if r.success]
     return tiers, state.get("params") or {}
 
@@ -92,9 +90,9 @@ def diff_tier(a: TierData, b: TierData, tol: Tolerances) -> TierDiff:
     if reasons:
         return TierDiff(a.tier, False, reasons, [])
     changes = []
-    for metric, (samples, key) in LATENCIES.items():
+    for metric, samples in LATENCY_SAMPLES.items():  # tolerance keys: median_ttft_ms, …
         changes.append(change(metric, samples(a.records), samples(b.records), higher_better=False,
-                              tolerance=tol.per_metric.get(key, tol.default_rel)))
+                              tolerance=tol.per_metric.get(f"median_{metric}", tol.default_rel)))
     for metric in THROUGHPUTS:
         changes.append(change(metric, [r.get(metric) for r in a.rows], [r.get(metric) for r in b.rows],
                               higher_better=True, tolerance=tol.per_metric.get(metric, tol.default_rel)))

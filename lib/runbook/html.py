@@ -65,16 +65,22 @@ def _tier_rows(df: pd.DataFrame, summary: dict[str, Any], ref: pd.DataFrame) -> 
     rows = []
     metrics = [("output_throughput", "output tok/s"), ("median_ttft_ms", "median TTFT ms"),
                ("median_tpot_ms", "median TPOT ms"), ("median_itl_ms", "median ITL ms")]
+    from runbook.stats import bootstrap, with_interval
+
     for tier, info in (summary.get("tiers") or {}).items():
-        r = df[df["tier"] == tier].iloc[-1] if not df.empty and "tier" in df and (df["tier"] == tier).any() \
-            else None
+        rs = df[df["tier"] == tier] if not df.empty and "tier" in df else df.iloc[0:0]
+        r = rs.iloc[-1] if len(rs) else None
         cells = [f"<td>{H.escape(tier)}</td>", f"<td>{_badge(info.get('verdict', '?'))}</td>"]
         if r is not None:
-            cells.append(f"<td>{int(r['completed'])}/{int(r['num_prompts'])}</td>")
+            n = f" <small>× {len(rs)} repeats</small>" if len(rs) > 1 else ""
+            cells.append(f"<td>{int(r['completed'])}/{int(r['num_prompts'])}{n}</td>")
             cells.append(f"<td>{int(r['total_input_tokens'])} / {int(r['total_output_tokens'])}</td>")
             for m, _ in metrics:
                 refv = ref.loc[tier, m] if tier in ref.index else float("nan")
-                cells.append(f"<td>{r[m]:.2f} <small>(ref {refv:.2f})</small></td>")
+                # with repeats: the median over them and its 95 % interval
+                iv = bootstrap(list(rs[m]))
+                shown = with_interval(iv.value, iv.lo, iv.hi)
+                cells.append(f"<td>{shown} <small>(ref {refv:.2f})</small></td>")
             from runbook.compare import comparability
 
             reasons = (comparability(r.dropna().to_dict(), ref.loc[tier].to_dict())
@@ -87,6 +93,18 @@ def _tier_rows(df: pd.DataFrame, summary: dict[str, Any], ref: pd.DataFrame) -> 
     head = "".join(f"<th>{h}</th>" for h in ["tier", "verdict", "completed", "tokens in / out (fingerprint)"]
                    + [x for _, x in metrics] + ["vs reference"])
     return f"<table id='tiers'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _diff_section(diff: dict[str, Any] | None) -> str:
+    """The report step's verdicts against the baseline run (``report.baseline``), coloured."""
+    if not diff or not diff.get("rows"):
+        return ""
+    from runbook.report import diff_styled
+
+    table = diff_styled(pd.DataFrame(diff["rows"]), Path(diff["baseline"]).name).to_html()
+    return (f"<h2>Against the baseline run {H.escape(Path(diff['baseline']).name)}</h2>"
+            f"<div id='diff'>{table}</div><p>As <code>runbook diff</code>: regression / improvement "
+            "only when the whole 95 % interval lies beyond the tolerance.</p>")
 
 
 def write_index(run: Any, summary: dict[str, Any], env: dict[str, Any], df: pd.DataFrame) -> str:
@@ -136,6 +154,7 @@ code {{ font-size: 85%; }}
 {_tier_rows(df, summary, ref)}
 <p>Reference: the recipe's MI300X results; its own inconsistencies are listed in the report page.</p>
 {plot}
+{_diff_section(summary.get("diff"))}
 <h2>Results (bench_serving field names)</h2>{results}
 <p>Files: <a href="results.csv">results.csv</a>, <a href="summary.json">summary.json</a>,
 <a href="environment.json">environment.json</a>, <a href="logs/server.log">server log</a>.</p>

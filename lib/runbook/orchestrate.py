@@ -133,7 +133,11 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
     p = load_profile(profile, ov)  # validated before anything starts…
     from runbook import secrets
 
-    secrets.api_key(p)  # …including a configured key that isn't there
+    secrets.api_key(p)  # …including a configured key that isn't there…
+    if p.report.baseline:  # …and a baseline run that isn't one
+        from runbook.report import baseline_folder
+
+        baseline_folder(p.report.baseline)
     run = RunFolder.create(p.profile, outputs or OUTPUTS)
     run.update_state(profile=p.profile, overrides=ov, params=p.model_dump(mode="json"))
     nb_dir = run.path / "notebooks"
@@ -161,6 +165,8 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
                                     stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
                 o.status = step_status(run, s)
                 o.detail = _detail(run, s, o.status)
+                if o.status == "FAIL":  # a FAIL the notebook recorded without raising still counts
+                    failed = failed or s.name
             except pm.PapermillExecutionError as e:
                 o.status, o.detail = "FAIL", f"{e.ename}: {str(e.evalue)[:400]}"
                 failed = failed or s.name
@@ -194,7 +200,7 @@ def _detail(run: RunFolder, s: StepSpec, status: str) -> str:
     if rec is None:
         return "the step recorded no checks"
     checks = rec.get("checks") or []
-    if status in ("SKIPPED", "WARN"):
+    if status in ("SKIPPED", "WARN", "FAIL"):
         return "; ".join(f"{c['name']}: {c['detail']}" for c in checks if c["status"] == status)[:300]
     return "ok"
 
@@ -238,6 +244,7 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
         "failed_step": failed, "total_seconds": total,
         "steps": [asdict(o) for o in outcomes], "tiers": tiers, "teardown": teardown_lines,
         "ready_seconds": (st.get("ready") or {}).get("seconds"),
+        "diff": st.get("diff"),  # the report step's verdicts against report.baseline, if any
     }
     write_json(run.path / "summary.json", summary)
     index = html.write_index(run, summary, env, df)

@@ -165,6 +165,10 @@ class Tier(Strict):
     seed: int = Field(1, ge=0)
     warmup_requests: int = Field(1, ge=0)
     flush_cache: bool = True
+    repeats: int = Field(1, ge=1, le=20, description="runs of the tier; 2 or more give each figure a "
+                         "95 % confidence interval")
+    vary_seed: bool = Field(False, description="repeat k uses seed + k (a different workload each "
+                            "time); the default keeps one workload, so the fingerprint holds")
 
     @field_validator("request_rate", mode="before")
     @classmethod
@@ -187,6 +191,7 @@ class Sweep(Strict):
     range_ratio: float = Field(0.0, ge=0.0, le=1.0)
     seed: int = Field(1, ge=0)
     repeats: int = Field(1, ge=1, le=20, description="runs per point (the same workload each time)")
+    vary_seed: bool = Field(False, description="repeat k uses seed + k")
 
     @field_validator("concurrencies")
     @classmethod
@@ -239,6 +244,8 @@ class Tolerances(Strict):
 
 class Report(Strict):
     reference: str | None = Field(None, description="Reference file under params/reference/")
+    baseline: str | None = Field(None, description="a previous run folder (outputs/<run-id>) this "
+                                 "run is judged against, as `runbook diff BASELINE THIS_RUN` does")
     tolerances: Tolerances = Tolerances()
 
 

@@ -3,12 +3,14 @@
 ``build`` gathers result rows from files or run folders; the ``Report`` then renders what
 report.ipynb shows — the reference's own findings, the workload fingerprints, per-tier
 comparisons (labelled "not comparable" with reasons when setup or workload differ) and a
-throughput-vs-median-TPOT plot with the reference points.
+throughput-vs-median-TPOT plot with the reference points — and, given two or more run folders
+(or the profile's ``report.baseline``), each later run judged against the first as ``runbook
+diff`` judges it (``Report.verdicts``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +18,32 @@ import pandas as pd
 
 from runbook.checks import check_result, workload_of
 from runbook.compare import compare, styled
+from runbook.errors import ParamsError
 from runbook.params import Profile
 from runbook.reference import load_reference
 from runbook.results import read_results
 from runbook.workload import Workload, fingerprint
 
 
+def resolve_source(s: str | Path, field_name: str = "results") -> Path:
+    """A result file or run folder as given, else relative to the project root (a kernel started
+    in notebooks/ has another working folder), else under outputs/ (a run id alone)."""
+    from runbook.params import PROJECT_ROOT
+    from runbook.runfolder import OUTPUTS
+
+    for cand in (Path(s), PROJECT_ROOT / s, OUTPUTS / s):
+        if cand.exists():
+            return cand
+    raise ParamsError(f"{s} is neither a result file nor a run folder", field=field_name,
+                      hint="give a path to outputs/<run-id> (or just the run id) or to a "
+                      "bench_serving JSONL / printed output")
+
+
 def gather(sources: list[str]) -> pd.DataFrame:
     """Rows from result files and run folders (a run folder contributes its results.jsonl)."""
     frames = []
     for s in sources:
-        p = Path(s)
+        p = resolve_source(s)
         if p.is_dir():
             f = p / "results.jsonl"
             if f.exists():
@@ -45,13 +62,23 @@ class Report:
     profile: Profile
     runs: pd.DataFrame
     reference: pd.DataFrame
+    sources: list[str] = field(default_factory=list)
+    _checks: Any = None  # the report step's checks, shared by the cells that record them
+
+    @property
+    def checks(self) -> Any:
+        from runbook.verdicts import StepChecks
+
+        if self._checks is None:
+            self._checks = StepChecks("report")
+        return self._checks
 
     def reference_findings(self, run: Any = None) -> Any:
         """The published blocks checked like a run's: each error found in them is a WARN (it is
         the reference's, not this run's), recorded as the report step's checks."""
-        from runbook.verdicts import PASS, WARN, StepChecks
+        from runbook.verdicts import PASS, WARN
 
-        chk = StepChecks("report")
+        chk = self.checks
         for tier, row in self.reference.iterrows():
             fs = check_result(row.to_dict(), str(tier), workload_of(row.to_dict()))
             if not fs:
@@ -118,6 +145,58 @@ class Report:
         return df.style.format(fmt, na_rep="—").hide(axis="index").set_caption(
             f"baseline per tier: the first run given ({self.runs['label'].iloc[0]})")
 
+    def verdicts(self, run: Any = None) -> Any:
+        """Each later run folder against the first (the baseline), per tier and metric, as
+        ``runbook diff BASELINE RUN``: a regression beyond the tolerance FAILs the report step; a
+        tier measured with another workload is "not comparable" (WARN) with the reasons."""
+        from runbook.diff import diff_runs, table
+        from runbook.stats import IMPROVEMENT, NO_CHANGE, REGRESSION
+        from runbook.verdicts import FAIL, PASS, WARN
+
+        folders = [str(resolve_source(s)) for s in self.sources
+                   if (resolve_source(s) / "results.jsonl").is_file()]
+        if len(folders) < 2:
+            return ("give two or more run folders (or set report.baseline, e.g. `runbook run "
+                    "--baseline outputs/<run-id>`) to judge runs against each other")
+        base, frames = folders[0], []
+        chk = self.checks
+        for other in folders[1:]:
+            who = f"{Path(other).name} vs {Path(base).name}"
+            try:
+                diffs = diff_runs(base, other)
+            except ParamsError as e:
+                chk.add(who, WARN, str(e), "benchmark the same tiers in both runs")
+                continue
+            df = table(diffs)
+            df.insert(0, "run", Path(other).name)
+            frames.append(df)
+            for d in diffs:
+                if not d.comparable:
+                    chk.add(f"{who}: tier {d.tier}", WARN, "not comparable: " + "; ".join(d.reasons),
+                            "run the same workload in both")
+                    continue
+                bad = [c for c in d.changes if c.verdict == REGRESSION]
+                good = [c for c in d.changes if c.verdict == IMPROVEMENT]
+                if bad:
+                    chk.add(f"{who}: tier {d.tier}", FAIL,
+                            f"{REGRESSION} beyond ±{bad[0].tolerance_pct:g} %: {_changes(bad)}",
+                            f"runbook diff {base} {other} --tier {d.tier}")
+                else:
+                    chk.add(f"{who}: tier {d.tier}", PASS,
+                            f"{IMPROVEMENT}: {_changes(good)}" if good else NO_CHANGE)
+        chk.record(run)
+        if not frames:
+            return "no run could be judged against the baseline: see the report's checks"
+        out = pd.concat(frames, ignore_index=True)
+        if run is not None:
+            run.update_state(diff={"baseline": base, "rows": out.astype(object).where(out.notna(), None)
+                                   .to_dict("records")})
+        return diff_styled(out, Path(base).name)
+
+    def raise_on_failure(self) -> None:
+        """After everything is shown: a regression against the baseline fails the step."""
+        self.checks.raise_on_failure()
+
     def plot(self) -> None:
         from runbook.plots import show, throughput_vs_tpot
 
@@ -137,9 +216,39 @@ def infer_tiers(runs: pd.DataFrame, p: Profile) -> pd.DataFrame:
     return runs
 
 
+def _changes(cs: list[Any]) -> str:
+    return ", ".join(f"{c.metric} {c.delta_pct.value:+.1f} % [{c.delta_pct.lo:+.1f}, {c.delta_pct.hi:+.1f}]"
+                     for c in cs)
+
+
+VERDICT_COLOURS = {"regression": "#ffcdd2", "improvement": "#c8e6c9", "no significant change": "#eeeeee"}
+
+
+def diff_styled(df: pd.DataFrame, base: str) -> Any:
+    """``runbook diff``'s table with its verdicts coloured (also the index page's)."""
+    fmt = {c: "{:+.1f}" for c in ("change_pct", "ci_low_pct", "ci_high_pct")}
+    fmt |= {"base": "{:.2f}", "new": "{:.2f}", "tolerance_pct": "±{:.0f}"}
+    return (df.style.format(fmt, na_rep="—").hide(axis="index")
+            .map(lambda v: f"background-color: {VERDICT_COLOURS.get(str(v), '')}", subset=["verdict"])
+            .set_caption(f"against the baseline run {base}: change in % with its 95 % interval"))
+
+
+def baseline_folder(base: str) -> Path:
+    """``report.baseline`` as a run folder with results, or the error naming the field."""
+    b = resolve_source(base, "report.baseline")
+    if not (b / "results.jsonl").is_file():
+        raise ParamsError(f"report.baseline {base} is not a run folder with results (no results.jsonl)",
+                          field="report.baseline", hint="give outputs/<run-id> of a run that benchmarked")
+    return b
+
+
 def build(step: Any, sources: list[str] | None = None) -> Report:
-    srcs = list(sources or [])
+    """The report over ``sources`` (empty: this run), the profile's ``report.baseline`` first."""
+    srcs = [str(resolve_source(s)) for s in sources or []]
     if not srcs and (step.run.path / "results.jsonl").exists():
         srcs = [str(step.run.path)]
+    if step.profile.report.baseline:
+        b = baseline_folder(step.profile.report.baseline)
+        srcs = [str(b), *[s for s in srcs if Path(s).resolve() != b.resolve()]]
     ref = load_reference(step.profile.report.reference)
-    return Report(step.profile, infer_tiers(gather(srcs), step.profile), ref)
+    return Report(step.profile, infer_tiers(gather(srcs), step.profile), ref, srcs)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from runbook.metrics import RequestRecord
 
@@ -54,6 +55,51 @@ def bootstrap(values: Sequence[float], stat: Callable[[np.ndarray], float] = np.
 def tpot_s(r: RequestRecord) -> float | None:
     """bench_serving's TPOT of one request (seconds): (E2E − TTFT) / (output_len − 1)."""
     return (r.latency - r.ttft) / (r.output_len - 1) if r.success and r.output_len > 1 else None
+
+
+# per-request samples (ms) behind bench_serving's latency figures
+LATENCY_SAMPLES: dict[str, Callable[[Sequence[RequestRecord]], list[float]]] = {
+    "ttft_ms": lambda rs: [r.ttft * 1000 for r in rs],
+    "tpot_ms": lambda rs: [t * 1000 for r in rs if (t := tpot_s(r)) is not None],
+    "itl_ms": lambda rs: [x * 1000 for r in rs for x in r.itl],
+    "e2e_latency_ms": lambda rs: [r.latency * 1000 for r in rs],
+}
+# the figures a tier's repeats are summarised on; latencies also get an interval over requests
+REPEAT_METRICS = ("output_throughput", "request_throughput", "median_ttft_ms", "median_tpot_ms",
+                  "median_itl_ms", "median_e2e_latency_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_itl_ms")
+
+
+def repeat_intervals(rows: Sequence[dict], records: Sequence[RequestRecord] = ()) -> pd.DataFrame:
+    """One line per metric: the median over the repeats' rows with its 95 % bootstrap interval
+    and the interval's width in % of the median (the run-to-run noise: a difference smaller than
+    it cannot be seen on this machine); for median latencies also the interval over the pooled
+    requests of all repeats."""
+    ok = [r for r in records if r.success]
+    out = []
+    for m in REPEAT_METRICS:
+        vals = [float(v) for r in rows if isinstance(v := r.get(m), int | float) and math.isfinite(v)]
+        if not vals:
+            continue
+        iv = bootstrap(vals)
+        line = {"metric": m, "repeats": len(vals), "median": iv.value, "ci_low": iv.lo, "ci_high": iv.hi,
+                "ci_width_pct": iv.width / abs(iv.value) * 100 if iv.value else math.nan,
+                "requests": math.nan, "req_ci_low": math.nan, "req_ci_high": math.nan}
+        key = m.removeprefix("median_")
+        if m.startswith("median_") and key in LATENCY_SAMPLES and ok:
+            samples = LATENCY_SAMPLES[key](ok)
+            riv = bootstrap(samples)
+            line |= {"requests": len(samples), "req_ci_low": riv.lo, "req_ci_high": riv.hi}
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def with_interval(value: float, lo: float, hi: float, digits: int = 2) -> str:
+    """A figure and its interval as the tables show it: ``12.34 [12.01, 12.80]``."""
+    if not math.isfinite(value):
+        return "—"
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi == value:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def meets_slo(r: RequestRecord, ttft_ms: float | None, tpot_ms: float | None) -> bool:

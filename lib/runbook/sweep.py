@@ -118,16 +118,8 @@ class SweepResult:
 
 
 def records_of(tr: TierResult) -> list[Any]:
-    """A tier's per-request records: the builtin runner's own, or bench_serving's
-    ``--output-details`` lists read back from its JSONL."""
-    if tr.records is not None:
-        return list(tr.records)
-    if tr.files.get("jsonl"):
-        from runbook.metrics import records_from_details
-        from runbook.results import read_results
-
-        return records_from_details(read_results(tr.files["jsonl"]).iloc[-1].to_dict())
-    return []
+    """A sweep point's per-request records (each repeat of a point is its own TierResult)."""
+    return tr.request_records()
 
 
 def placeholder() -> Any:
@@ -187,8 +179,10 @@ def run_sweep(p: Profile, run: RunFolder, sw: Sweep, runner: str, launcher: Any 
                             seed=sw.seed, warmup_requests=sw.warmup_per_concurrency * c)
         for k in range(sw.repeats):
             out(f"sweep point c={c} ({t.num_prompts} prompts), repeat {k + 1}/{sw.repeats}")
-            spec = make_spec(p, point_name(c), t, runner, endpoint,
-                             tag=f"repeat {k + 1}" if sw.repeats > 1 else None)
+            tk = t.model_copy(update={"seed": t.seed + k}) if sw.vary_seed else t
+            spec = make_spec(p, point_name(c), tk, runner, endpoint,
+                             tag=f"repeat {k + 1}" if sw.repeats > 1 else None,
+                             repeat=k + 1 if sw.repeats > 1 else 0)
             pt.results.append(run_tier(p, run, spec, runner, launcher, out=out))
         points.append(pt)
     gpus = max(1, int(measured_host(run).get("gpus") or 0))

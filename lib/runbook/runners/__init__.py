@@ -38,6 +38,7 @@ class BenchSpec:
     dataset_path: str | None = None
     min_dataset_conversations: int = 0  # checked before bench_serving runs (0: no check)
     tag: str | None = None
+    repeat: int = 0  # k of a tier's repeats (1-based; 0: the tier runs once)
     api_key: str | None = None
     request_timeout_s: float = 1800.0
     prompt_format: str = "auto"  # builtin only: auto | token_ids | text
@@ -74,4 +75,5 @@ def get_runner(name: str):
 
 
 def out_path(out_dir: Path, spec: BenchSpec, runner: str, suffix: str) -> Path:
-    return out_dir / f"bench-{spec.tier}-{runner}{suffix}"
+    """Each repeat of a tier keeps its own files (bench-low-builtin-r2.records.jsonl)."""
+    return out_dir / f"bench-{spec.tier}-{runner}{f'-r{spec.repeat}' if spec.repeat else ''}{suffix}"
