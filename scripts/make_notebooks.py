@@ -129,12 +129,18 @@ the log tail. On failure, what this run started is torn down."""),
 teardown_after: bool = False  # stop the server and remove the container at the end of this notebook
 '''),
         code('''
-from runbook import deploy, nbtools, server
+from runbook import cluster, deploy, nbtools, server
 step = nbtools.open_step("server", profile, run_dir, overrides + ([f"server.readiness.timeout_s={timeout_s}"] if timeout_s else []))
 launcher = deploy.get_launcher(step.profile, step.run)'''),
         md("## The launch command"),
         code('''
 print(server.launch_command(step.profile).display())'''),
+        md("""
+## More than one node
+With `cluster.mode` (`multi-node-tp` or `pd-disaggregation`), each node's command — this launch
+plus the flags its role needs, and the sglang-router command in front of a disaggregated pair —
+is written to the run folder (`cluster-plan.sh`, `cluster-plan.json`) to start on the nodes."""),
+        code("cluster.show(step.profile, step.run)"),
         code('''
 guard = step.guard_server()  # standalone and killed before ready: the server is stopped
 deploy.start_server(step.profile, launcher)'''),
@@ -258,7 +264,7 @@ print(result.printed)'''),
         code("bench.findings_table(result)", ["verdicts"]),
         md("## Against the published reference"),
         code("bench.comparison_view(result)", ["verdicts"]),
-        md("## Distributions and timeline"),
+        md("## Distributions, timeline and telemetry (`telemetry.csv`: GPU and host, once a second)"),
         code("bench.plots(result)"),
         md("## Stop what this notebook started, then the tier's verdict"),
         code("session.close()"),
@@ -340,6 +346,13 @@ rep = report.build(step, results)'''),
         code("rep.run_deltas()"),
         md("## Verdicts against the baseline run (as `runbook diff`)"),
         code("rep.verdicts(step.run)", ["verdicts"]),
+        md("""
+## How far from the hardware: % of the decode floor
+The floor is the time one decode step needs to read what it must — the weights it touches
+(attention, dense and shared layers, the routed experts B concurrent tokens are expected to touch,
+lm_head) and the latent KV cache of every sequence — at the GPUs' published HBM bandwidth (the
+host's measured memory bandwidth on a CPU). % of floor = floor TPOT / measured median TPOT."""),
+        code("rep.floor(step.run)"),
         md("## Throughput vs median TPOT"),
         code("rep.plot()"),
         code("rep.raise_on_failure()"),

@@ -55,6 +55,8 @@ def test_attach_reruns_without_a_launch_and_a_tools_fail_skips_no_tier(engine, a
     jsonls = [f["jsonl"] for f in state["tier_low"]["all_files"]]
     assert [j.rsplit("-", 1)[-1] for j in jsonls] == ["r1.jsonl", "r2.jsonl"]  # each its own file
     assert state["tier_low"]["repeats"] == 2 and "× 2 repeats" in (run.path / "index.html").read_text()
+    tel = pd.read_csv(run.path / "telemetry.csv")  # sampled while each repeat ran
+    assert set(tel[tel["tier"] == "low"]["repeat"]) == {1, 2} and (tel["mem_total_mib"] > 0).all()
     assert state["container"]["created_container"] is False and state["weights"]["source"] == "attached"
     assert state["server"]["attached"] is True and "started outside this run" in state["server"]["command"]
     assert summary["teardown"] == [f"attached to {p.endpoint}: nothing was started here, nothing stopped"]

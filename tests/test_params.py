@@ -158,3 +158,28 @@ def test_override_values_parse_as_yaml_scalars():
     assert parse_override("a.b=100") == ("a.b", 100)
     assert parse_override("a=true") == ("a", True)
     assert parse_override("a=[x, y]") == ("a", ["x", "y"])
+
+
+def test_a_profile_extends_another_writing_only_its_differences():
+    base, tuned = load_profile("mi300x-kimi-k2"), load_profile("mi300x-kimi-k2-tuned")
+    assert tuned.profile == "mi300x-kimi-k2-tuned" and tuned.server.sglang_version == "0.5.12"
+    assert tuned.benchmark == base.benchmark and tuned.target == base.target  # inherited whole
+    assert tuned.container.devices == base.container.devices and tuned.container.image != base.container.image
+    env = tuned.server.env  # a mapping written again keeps the keys it does not name
+    assert env["SGLANG_ROCM_FUSED_DECODE_MLA"] == "0" and env["SGLANG_AITER_MLA_PERSIST"] == "1"
+    assert "--kv-cache-dtype=fp8_e4m3" in tuned.server.extra_args  # lists replace, not append
+    h200 = load_profile("h200-kimi-k2")
+    assert h200.container.gpus == "all" and h200.container.devices == [] and not h200.container.privileged
+    assert h200.server.tool_call_parser == "kimi_k2" and h200.server.env == {}  # {} clears
+
+
+def test_extends_errors_name_the_field(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b\nprofile: a\n")
+    (tmp_path / "b.yaml").write_text("extends: a\nprofile: b\n")
+    with pytest.raises(ParamsError, match="circle") as e:
+        load_profile(tmp_path / "a.yaml", params_dir=tmp_path)
+    assert e.value.field == "extends"
+    (tmp_path / "c.yaml").write_text("extends: nowhere\nprofile: c\n")
+    with pytest.raises(ParamsError, match="'nowhere' not found") as e:
+        load_profile(tmp_path / "c.yaml", params_dir=tmp_path)
+    assert e.value.field == "extends" and "a, b, c" in str(e.value)

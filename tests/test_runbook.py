@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from runbook.browser import check_page, chromium
@@ -87,8 +88,15 @@ def test_sglang_served_every_step_and_no_placeholder_was_called(full_run):
 def test_run_folder_holds_what_it_promises(full_run):
     _, run, _ = full_run
     for f in ("summary.json", "environment.json", "results.jsonl", "results.csv", "state.json",
-              "index.html", "logs/server.log"):
+              "index.html", "logs/server.log", "telemetry.csv"):
         assert (run.path / f).exists(), f
+    tel = pd.read_csv(run.path / "telemetry.csv")
+    assert set(tel["tier"]) == {"low", "medium", "high"} and (tel["source"] == "host").all()
+    floor = json.loads((run.path / "summary.json").read_text())["floor"]
+    assert floor["basis"].startswith("host memory,") and "measured" in floor["basis"]
+    for t in floor["tiers"]:  # this run's and the reference's % of their decode floors
+        assert 0 < t["pct_of_floor"] < 100 and 0 < t["ref_pct_of_floor"] < 100, t
+    assert "% of decode floor" in (run.path / "index.html").read_text()
     env = json.loads((run.path / "environment.json").read_text())
     assert env["image_id"].startswith("sha256:") and env["engine"] == "sglang" and env["runbook_commit"]
     pages = {p.stem[3:]: p.read_text() for p in (run.path / "notebooks").glob("*.html")}
@@ -96,11 +104,12 @@ def test_run_folder_holds_what_it_promises(full_run):
     # Each page for what it must hold: its step's verdict as the step's table shows it, plots
     # embedded where the step draws them, and nothing fetched from elsewhere.
     must = {"preflight": ["preflight: PASS", "server port"], "container": ["container: PASS", "pre-install"],
-            "server": ["server: PASS", "/health_generate answered 200"], "basic": ["basic: PASS"],
+            "server": ["server: PASS", "/health_generate answered 200", "cluster.mode: single"],
+            "basic": ["basic: PASS"],
             "vision": ["vision: SKIPPED"], "tools": ["tools: PASS", "round trip"],
-            "report": ["report: WARN", "data:image/png;base64"],
+            "report": ["report: WARN", "data:image/png;base64", "% of the decode floor"],
             "teardown": ["container " + NAME + " removed"],
-            **{f"bench-{t}": [f"tier {t}: checks: PASS", "data:image/png;base64"]
+            **{f"bench-{t}": [f"tier {t}: checks: PASS", "data:image/png;base64", "telemetry.csv"]
                for t in ("low", "medium", "high")}}
     assert set(pages) == set(must)
     for name, text in pages.items():
@@ -108,6 +117,8 @@ def test_run_folder_holds_what_it_promises(full_run):
             assert part in text, (name, part)
         assert not re.search(r"""(src|href)=["']https?://""", text), name  # self-contained
         assert "injected-parameters" in text, name  # the parameters it ran with
+    for t in ("low", "medium", "high"):  # distributions, timeline, and the tier's telemetry
+        assert pages[f"bench-{t}"].count("data:image/png;base64") >= 3, t
 
 
 @pytest.mark.skipif(chromium() is None, reason="no chromium on PATH: make test installs it")

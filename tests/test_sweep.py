@@ -82,3 +82,24 @@ def test_runbook_sweep_interrupted_stops_the_server_it_started(engine_image, tmp
     output = signal_once_started(proc, name, signal.SIGINT)
     assert proc.returncode == 130, output[-3000:]
     assert container_gone(name), output[-3000:]
+
+
+def test_the_papermill_command_line_with_a_list_as_text(engine, tmp_path):
+    """`papermill notebooks/sweep.ipynb out.ipynb -p concurrencies "[1, 2]"`: papermill's -p hands
+    the list over as text; the notebook takes it as the list it reads."""
+    from .conftest import ROOT
+
+    ov = (f"['server.port={ENGINE_PORT}', 'container.name={ENGINE_NAME}', "
+          f"'server.api_key_env={API_KEY_ENV}']")
+    out = tmp_path / "out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "sweep.ipynb"), str(out),
+           "-p", "concurrencies", "[1, 2]", "-p", "prompts_per_concurrency", "2",
+           "-p", "warmup_per_concurrency", "0", "-p", "input_len", "32", "-p", "output_len", "8",
+           "-p", "runner", "builtin", "-p", "endpoint", f"http://127.0.0.1:{ENGINE_PORT}",
+           "-p", "overrides", ov, "-k", "python3"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT,
+                          env={**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "highest concurrency" in out.read_text() or "No concurrency tried" in out.read_text()
+    csv = next(tmp_path.glob("*/sweep.csv")).read_text().splitlines()
+    assert csv[0].startswith("concurrency,") and [ln.split(",")[0] for ln in csv[1:]] == ["1", "2"]

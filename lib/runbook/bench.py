@@ -239,12 +239,21 @@ def run_tier(p: Profile, run: RunFolder, spec: BenchSpec, runner: str, launcher:
     bench_dir = run.path / "bench"
     bench_dir.mkdir(exist_ok=True)
     failure: BenchError | None = None
+    from runbook import telemetry
+
+    # GPU and host telemetry once a second while the tier runs (telemetry.csv); never blocks it
+    tel = telemetry.sampler_for(run.path, spec.tier, spec.repeat,
+                                p.container.name if p.container.launcher == "docker" else None).start()
     try:
         res: RunnerResult = r.run(spec, bench_dir)
     except BenchError as e:
         if "result" not in e.context:
             raise
         res, failure = e.context["result"], e
+    finally:
+        tel_notes = tel.stop()
+    res.notes += tel_notes
+    res.files["telemetry"] = str(run.path / "telemetry.csv")
     # The setup as measured — GPUs from the vendor tool, TP, model and version from the server —
     # is what comparability is judged on; the profile's own labels are kept beside it.
     host = measured_host(run)
@@ -447,11 +456,20 @@ def comparison_view(result: TierResult) -> Any:
 
 
 def plots(result: TierResult) -> None:
+    """Latency distributions and the per-second timeline of the requests, and the telemetry
+    sampled while the tier ran (utilisation, memory, power, temperature)."""
     from runbook import plots as P
+    from runbook import telemetry
 
+    figs = []
     recs = result.request_records()
-    if not recs:
-        return None
-    P.show([P.distributions(recs, f"tier {result.tier} ({result.runner})"),
-            P.timeline_plot(recs, f"tier {result.tier}: output tokens/s and requests in flight")])
+    if recs:
+        figs += [P.distributions(recs, f"tier {result.tier} ({result.runner})"),
+                 P.timeline_plot(recs, f"tier {result.tier}: output tokens/s and requests in flight")]
+    if result.files.get("telemetry"):
+        tel = telemetry.read(Path(result.files["telemetry"]).parent, result.tier)
+        if len(tel):
+            figs.append(P.telemetry_plot(tel, f"tier {result.tier}: telemetry.csv, once a second"))
+    if figs:
+        P.show(figs)
     return None

@@ -61,8 +61,33 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _floor_cell(fl: dict[str, Any] | None) -> str:
+    """This run's median TPOT as % of its decode floor, the reference's beside it."""
+    if not fl:
+        return "<td>—</td>"
+
+    def pct(v: Any) -> str:
+        return f"{v:.1f} %" if isinstance(v, int | float) else "—"
+
+    title = (f"floor TPOT {fl.get('floor_tpot_ms') or float('nan'):.3g} ms; reference floor "
+             f"{fl.get('ref_floor_tpot_ms') or float('nan'):.3g} ms")
+    ours, theirs = pct(fl.get("pct_of_floor")), pct(fl.get("ref_pct_of_floor"))
+    return f"<td title='{H.escape(title)}'>{ours} <small>(ref {theirs})</small></td>"
+
+
+def _floor_note(fl: dict[str, Any] | None) -> str:
+    if not fl:
+        return ""
+    if fl.get("error"):
+        return f"<br>Decode floor not computed: {H.escape(fl['error'])}"
+    return (f"<br><span id='floor-basis'>% of decode floor: the floor TPOT (the bytes one decode step "
+            f"must read over the memory bandwidth) divided by the measured median TPOT. This run: "
+            f"{H.escape(fl['basis'])}. Reference: {H.escape(fl['ref_basis'])}.</span>")
+
+
 def _tier_rows(df: pd.DataFrame, summary: dict[str, Any], ref: pd.DataFrame) -> str:
     rows = []
+    floors = {f["tier"]: f for f in (summary.get("floor") or {}).get("tiers") or []}
     metrics = [("output_throughput", "output tok/s"), ("median_ttft_ms", "median TTFT ms"),
                ("median_tpot_ms", "median TPOT ms"), ("median_itl_ms", "median ITL ms")]
     from runbook.stats import bootstrap, with_interval
@@ -86,12 +111,13 @@ def _tier_rows(df: pd.DataFrame, summary: dict[str, Any], ref: pd.DataFrame) -> 
             reasons = (comparability(r.dropna().to_dict(), ref.loc[tier].to_dict())
                        if tier in ref.index else [])
             label = "comparable" if not reasons else "not comparable: " + "; ".join(reasons)
+            cells.append(_floor_cell(floors.get(tier)))
             cells.append(f"<td><small>{H.escape(label)}</small></td>")
         else:
-            cells.append(f"<td colspan=7>{H.escape(str(info.get('error') or 'no result'))}</td>")
+            cells.append(f"<td colspan=8>{H.escape(str(info.get('error') or 'no result'))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ["tier", "verdict", "completed", "tokens in / out (fingerprint)"]
-                   + [x for _, x in metrics] + ["vs reference"])
+                   + [x for _, x in metrics] + ["% of decode floor (TPOT)", "vs reference"])
     return f"<table id='tiers'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -152,7 +178,8 @@ code {{ font-size: 85%; }}
 {''.join(steps)}</table>
 <h2>Benchmark tiers vs the published reference</h2>
 {_tier_rows(df, summary, ref)}
-<p>Reference: the recipe's MI300X results; its own inconsistencies are listed in the report page.</p>
+<p>Reference: the recipe's MI300X results; its own inconsistencies are listed in the report page.
+{_floor_note(summary.get("floor"))}</p>
 {plot}
 {_diff_section(summary.get("diff"))}
 <h2>Results (bench_serving field names)</h2>{results}

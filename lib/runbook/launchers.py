@@ -251,13 +251,18 @@ class DockerLauncher(Launcher):
 
     def run_kwargs(self) -> dict[str, Any]:
         c = self.p.container
-        return dict(
+        kw = dict(
             image=c.image, command=c.command, name=c.name, detach=True, tty=True, stdin_open=True,
             privileged=c.privileged, ipc_mode=c.ipc, network_mode=c.network, cap_add=c.cap_add or None,
             devices=[f"{d}:{d}:rwm" for d in c.devices] or None, group_add=c.group_add or None,
             security_opt=c.security_opt or None, volumes=self.volumes(),
             environment=dict(c.env),
         )
+        if c.gpus == "all":  # docker run --gpus all: every NVIDIA GPU, through the NVIDIA runtime
+            from docker.types import DeviceRequest
+
+            kw["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        return kw
 
     def config_hash(self, image_id: str) -> str:
         kw = {k: v for k, v in self.run_kwargs().items() if k != "image"}
@@ -273,6 +278,7 @@ class DockerLauncher(Launcher):
         parts += ["--privileged"] if c.privileged else []
         parts += [f"--cap-add={x}" for x in c.cap_add]
         parts += [f"--device={d}" for d in c.devices]
+        parts += ["--gpus all"] if c.gpus == "all" else []
         parts += [f"--group-add {g}" for g in c.group_add]
         parts += [f"--security-opt {s}" for s in c.security_opt]
         parts += [f"-v {h}:{v['bind']}" + (":ro" if v["mode"] == "ro" else "")

@@ -86,19 +86,26 @@ class ServerGuard:
             self.armed = False
 
 
+def as_list(value: Any) -> Any:
+    """A list parameter as papermill's ``-p`` passes it — text: a YAML list ("[1, 4, 16]") or
+    comma-separated ("1,4,16", "a=1,b=2") — as a list; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = None
+    if isinstance(parsed, list):
+        return parsed
+    items = [x.strip() for x in value.split(",") if x.strip()]
+    return [yaml.safe_load(x) if x.lstrip("-").isdigit() else x for x in items]
+
+
 def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: Any = None,
               endpoint: str = "") -> Step:
-    if overrides is None:
-        overrides = []
-    if isinstance(overrides, str):  # papermill -p passes text: a YAML list or "a=1,b=2"
-        import yaml
-
-        try:
-            parsed = yaml.safe_load(overrides)
-        except yaml.YAMLError:
-            parsed = None
-        overrides = parsed if isinstance(parsed, list) else [
-            o.strip() for o in overrides.split(",") if o.strip()]
+    overrides = as_list([] if overrides is None else overrides)
     if not isinstance(overrides, (list, tuple, dict)):
         raise ParamsError(f"overrides must be a list of 'key=value' strings, got {overrides!r}",
                           field="overrides")

@@ -237,6 +237,7 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
             t0 = time.monotonic()
             o.html = html.export_notebook(Path(o.output))
             o.html_seconds = round(time.monotonic() - t0, 2)
+    floor = _floors(p, run, df, out)
     st = run.read_state()
     tiers = {k[5:]: v for k, v in st.items() if k.startswith("tier_")}
     summary = {
@@ -245,6 +246,7 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
         "steps": [asdict(o) for o in outcomes], "tiers": tiers, "teardown": teardown_lines,
         "ready_seconds": (st.get("ready") or {}).get("seconds"),
         "diff": st.get("diff"),  # the report step's verdicts against report.baseline, if any
+        "floor": floor,
     }
     write_json(run.path / "summary.json", summary)
     index = html.write_index(run, summary, env, df)
@@ -263,6 +265,22 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
         except Exception as e:  # the report stands without its screenshot
             out(f"screenshot skipped: {e}")
     out(f"report: {index}")
+
+
+def _floors(p: Profile, run: RunFolder, df: Any, out) -> dict[str, Any]:
+    """Each tier's % of its decode floor, and the reference's (floor.py); the report stands
+    without it should the model's config be unreadable."""
+    from runbook import floor
+    from runbook.reference import load_reference
+
+    try:
+        ref = load_reference(p.report.reference) if p.report.reference else None
+        fl = floor.run_floors(p, run, df, ref)
+        return {"basis": fl.attrs["basis"], "ref_basis": fl.attrs["ref_basis"],
+                "tiers": fl.astype(object).where(fl.notna(), None).to_dict("records")}
+    except Exception as e:  # a missing floor is said on the page, not fatal
+        out(f"floor not computed: {type(e).__name__}: {e}")
+        return {"error": f"{type(e).__name__}: {e}"}
 
 
 def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str, Any],

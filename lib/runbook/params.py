@@ -45,6 +45,9 @@ class Target(Strict):
         "weights_dir; auto: image for locally built images, folder where weights_dir holds a "
         "config.json, else hub")
     model_size_gb: float = Field(gt=0, description="Size of the weights on disk, for checks")
+    weight_dtype: Literal["auto", "fp8", "bf16", "fp16", "fp32", "int4"] = Field(
+        "auto", description="bytes per weight for the decode floor (auto: from the checkpoint's "
+        "config.json; Kimi-K2-Instruct is block FP8)")
     weights_dir: str = Field(description="Host folder holding (or receiving) the weights")
     endpoint: str | None = Field(
         None, description="Base URL of the server; default http://127.0.0.1:<server.port>"
@@ -78,6 +81,8 @@ class Container(Strict):
     network: str | None = None
     cap_add: list[str] = []
     devices: list[str] = []
+    gpus: Literal["all"] | None = Field(None, description="NVIDIA: docker run --gpus all (AMD passes "
+                                        "/dev/kfd and /dev/dri as devices instead)")
     group_add: list[str] = []
     security_opt: list[str] = []
     volumes: list[str] = []
@@ -129,6 +134,8 @@ class Server(Strict):
     tokenizer_path: str | None = None
     tp: int = Field(1, ge=1, le=64)
     tool_call_parser: str | None = None
+    sglang_version: str | None = Field(None, description="the SGLang release the image ships; the "
+                                       "launch command is checked against that release's parser")
     trust_remote_code: bool = False
     host: str = "127.0.0.1"
     port: int = Field(30000, ge=1, le=65535)
@@ -249,6 +256,34 @@ class Report(Strict):
     tolerances: Tolerances = Tolerances()
 
 
+class Cluster(Strict):
+    """More than one node: launch plans the runbook writes (and checks with SGLang's parsers) for a
+    person or a scheduler to run on each node; a run itself drives one node."""
+
+    mode: Literal["single", "multi-node-tp", "pd-disaggregation"] = "single"
+    nodes: list[str] = Field([], description="multi-node-tp: each node's address, rank 0 first "
+                             "(its address is --dist-init-addr)")
+    dist_init_port: int = Field(5000, ge=1, le=65535, description="rank 0's port for torch.distributed")
+    prefill: list[str] = Field([], description="pd-disaggregation: the prefill nodes' addresses")
+    decode: list[str] = Field([], description="pd-disaggregation: the decode nodes' addresses")
+    transfer_backend: Literal["mooncake", "nixl"] = Field(
+        "mooncake", description="--disaggregation-transfer-backend: how KV moves prefill → decode")
+    ib_device: str | None = Field(None, description="--disaggregation-ib-device (RDMA NIC), e.g. mlx5_0")
+    bootstrap_port: int = Field(8998, ge=1, le=65535, description="--disaggregation-bootstrap-port")
+    router_port: int = Field(8000, ge=1, le=65535,
+                             description="sglang-router's port: the endpoint clients use")
+    router_version: str = Field("0.3.2", description="the sglang-router release the router command is "
+                                "checked against (install the same on the router node)")
+
+    @model_validator(mode="after")
+    def _enough_nodes(self) -> Cluster:
+        if self.mode == "multi-node-tp" and len(self.nodes) < 2:
+            raise ValueError("multi-node-tp needs two or more cluster.nodes (rank 0 first)")
+        if self.mode == "pd-disaggregation" and not (self.prefill and self.decode):
+            raise ValueError("pd-disaggregation needs cluster.prefill and cluster.decode nodes")
+        return self
+
+
 class Profile(Strict):
     profile: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
     description: str = ""
@@ -257,6 +292,7 @@ class Profile(Strict):
     server: Server
     benchmark: Benchmark
     report: Report = Report()
+    cluster: Cluster = Cluster()
 
     @model_validator(mode="after")
     def _local_image_not_a_registry_path(self) -> Profile:
@@ -265,6 +301,10 @@ class Profile(Strict):
             raise ValueError(
                 "container.image: a locally built image must not look like a registry path"
             )
+        n = len(self.cluster.nodes)
+        if self.cluster.mode == "multi-node-tp" and self.server.tp % n:
+            raise ValueError(f"cluster: server.tp {self.server.tp} must split evenly over {n} nodes "
+                             f"(TP 16 over 2 nodes of 8 GPUs, say)")
         return self
 
     @property
@@ -423,14 +463,49 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key (an empty one, ``{}``, clears),
+    anything else (lists too) replaces."""
+    out = _deepcopy(base)
+    for k, v in over.items():
+        nested = isinstance(v, dict) and v and isinstance(out.get(k), dict)
+        out[k] = merge(out[k], v) if nested else _deepcopy(v)
+    return out
+
+
+def read_profile_data(path: Path, params_dir: Path = PARAMS_DIR,
+                      _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A profile's YAML with its ``extends:`` chain resolved: the base profile (a name in
+    params/, or a path relative to this file) first, then only what this file writes."""
+    if path.resolve() in _seen:
+        chain = " → ".join(str(x.name) for x in (*_seen, path.resolve()))
+        raise ParamsError(f"profiles extend each other in a circle: {chain}", file=str(path),
+                          field="extends", hint="one of them must not extend the other")
+    data = read_yaml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ParamsError(f"extends must name one profile, got {base!r}", file=str(path), field="extends")
+    rel = path.parent / base
+    base_path = rel if rel.suffix in (".yaml", ".yml") and rel.is_file() else None
+    try:
+        base_path = base_path or resolve_profile_path(base, params_dir)
+    except ParamsError as e:
+        raise ParamsError(f"extends: base profile {base!r} not found", file=str(path), field="extends",
+                          allowed=e.allowed) from None
+    return merge(read_profile_data(base_path, params_dir, (*_seen, path.resolve())), data)
+
+
 def load_profile(
     profile: str | os.PathLike[str] = "local",
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     params_dir: Path = PARAMS_DIR,
 ) -> Profile:
-    """Load and validate a profile; overrides are a mapping or 'key=value' strings."""
+    """Load and validate a profile (its ``extends:`` chain resolved); overrides are a mapping or
+    'key=value' strings."""
     path = resolve_profile_path(profile, params_dir)
-    data = read_yaml(path)
+    data = read_profile_data(path, params_dir)
     if overrides:
         if not isinstance(overrides, Mapping):
             overrides = dict(parse_override(o) for o in overrides)

@@ -134,3 +134,24 @@ def latency_vs_concurrency(frame: pd.DataFrame, title: str = "") -> Any:
     fig.suptitle(title or "latency against concurrency")
     fig.tight_layout()
     return fig
+
+
+def telemetry_plot(df: pd.DataFrame, title: str = "") -> Any:
+    """Utilisation and memory in use per device over the tier (power and temperature where the
+    GPU tool reports them): one line per device and repeat, each from the start of its run."""
+    panels = [("util_pct", "utilisation %"), ("mem_used_mib", "memory used (MiB)")]
+    panels += [(c, label) for c, label in (("power_w", "power (W)"), ("temp_c", "temperature (°C)"))
+               if c in df and df[c].notna().any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3))
+    for ax, (col, label) in zip(axes, panels, strict=True):
+        for (src, dev, _), g in df.groupby(["source", "device", "repeat"]):  # a line per repeat
+            g = g.sort_values("t_s")
+            ax.plot(g["t_s"], g[col], label=f"{src} {dev}", lw=1)
+        ax.set_xlabel("second of the tier")
+        ax.set_ylabel(label)
+    handles, labels = axes[0].get_legend_handles_labels()
+    uniq = dict(zip(labels, handles, strict=True))
+    axes[0].legend(uniq.values(), uniq.keys(), fontsize=7)
+    fig.suptitle(title or "telemetry")
+    fig.tight_layout()
+    return fig

@@ -145,10 +145,12 @@ def run_preflight(p: Profile, run: Any = None) -> tuple[StepChecks, pd.DataFrame
                                   " (the embedded default runs on the CPU)"),
                 "run on the GPU node, with amd-smi/rocm-smi on PATH" if needs_gpu else "")
     else:
-        enough = len(gpu_df) >= p.server.tp
+        # multi-node TP: this node holds its share of the ranks
+        want = p.server.tp // len(p.cluster.nodes) if p.cluster.mode == "multi-node-tp" else p.server.tp
+        enough = len(gpu_df) >= want
         chk.add("GPUs", PASS if enough else FAIL, f"{len(gpu_df)} GPU(s) via {tool}: "
                 f"{', '.join(sorted(set(map(str, gpu_df['model']))))}",
-                "" if enough else f"TP {p.server.tp} needs {p.server.tp} GPUs")
+                "" if enough else f"TP {p.server.tp} needs {want} GPUs on this node")
 
     if p.container.launcher == "docker":
         try:

@@ -193,6 +193,18 @@ class Report:
                                    .to_dict("records")})
         return diff_styled(out, Path(base).name)
 
+    def floor(self, run: Any = None) -> Any:
+        """Each tier's median TPOT as % of its decode floor (floor.py), the reference's beside it:
+        how far from what the memory bandwidth allows."""
+        from runbook.floor import run_floors
+
+        df = run_floors(self.profile, run, self.runs, self.reference)
+        fmt = {c: "{:.1f} %" for c in df.columns if c.endswith("pct_of_floor")}
+        fmt |= {c: "{:.3g}" for c in df.columns if c.endswith("_ms")}
+        fmt |= {c: "{:.1f}" for c in df.columns if "tok_s" in c}
+        return df.style.format(fmt, na_rep="—").hide(axis="index").set_caption(
+            f"this run: {df.attrs['basis']}; reference: {df.attrs['ref_basis']}")
+
     def raise_on_failure(self) -> None:
         """After everything is shown: a regression against the baseline fails the step."""
         self.checks.raise_on_failure()
@@ -244,7 +256,9 @@ def baseline_folder(base: str) -> Path:
 
 def build(step: Any, sources: list[str] | None = None) -> Report:
     """The report over ``sources`` (empty: this run), the profile's ``report.baseline`` first."""
-    srcs = [str(resolve_source(s)) for s in sources or []]
+    from runbook.nbtools import as_list
+
+    srcs = [str(resolve_source(s)) for s in as_list(sources or [])]
     if not srcs and (step.run.path / "results.jsonl").exists():
         srcs = [str(step.run.path)]
     if step.profile.report.baseline:

@@ -38,7 +38,11 @@ def resolve_sweep(p: Profile, **values: Any) -> Sweep:
     if unknown:
         raise ParamsError(f"unknown sweep parameter(s): {', '.join(sorted(unknown))}", field="sweep",
                           allowed=", ".join(UNSET))
+    from runbook.nbtools import as_list
+
     base = p.benchmark.sweep.model_dump()
+    if "concurrencies" in values:  # papermill -p concurrencies "[1, 4, 16]" arrives as text
+        values["concurrencies"] = as_list(values["concurrencies"])
     for k, v in values.items():
         if v != UNSET[k] or type(v) is not type(UNSET[k]):
             base[k] = v

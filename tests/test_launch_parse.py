@@ -1,0 +1,44 @@
+"""Every profile's launch command parsed by the SGLang release it names, with that release's own
+parser, inside the stand-in image: the recipe's 0.5.7 profiles by the image's SGLang, the tuned
+MI300X profile by 0.5.12's (its wheel fetched once), and every node's command of the multi-node
+plans — the disaggregated pair's router by sglang-router's own parser. A flag that does not exist,
+or a value outside a flag's choices, fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from runbook.engine.venv import shared_cache
+from runbook.launchcheck import IMAGE_SGLANG, parse_launches, profile_launches
+from runbook.params import available_profiles, load_profile
+
+pytestmark = pytest.mark.engine
+
+
+def test_every_profile_launch_is_accepted_by_its_sglang_release(engine_image):
+    profiles = [load_profile(n) for n in available_profiles()]
+    by_version = profile_launches(profiles)
+    names = {n for launches in by_version.values() for n in launches}
+    assert {"mi300x-kimi-k2", "mi300x-kimi-k2-tuned", "h200-kimi-k2", "local"} <= names
+    by_version[IMAGE_SGLANG]["(a flag 0.5.7 lacks)"] = ["--model-path", "m", "--no-such-flag"]
+    by_version[IMAGE_SGLANG]["(a choice 0.5.7 lacks)"] = ["--model-path", "m", "--attention-backend=nope"]
+    assert {"mi300x-kimi-k2-2node rank 1 on 10.0.0.2", "mi300x-kimi-k2-pd decode on 10.0.0.2",
+            "mi300x-kimi-k2-pd 10.0.0.1 router"} <= names
+    router = load_profile("mi300x-kimi-k2-pd").cluster.router_version
+    seen = {}
+    for version, launches in by_version.items():
+        got = parse_launches(launches, version, engine_image, shared_cache() / "wheels", router)
+        assert got["version"] == version  # the release named, not another
+        seen |= got["results"]
+    bad = {n: r["error"] for n, r in seen.items() if not r["ok"] and not n.startswith("(")}
+    assert not bad, bad
+    assert "--no-such-flag" in seen["(a flag 0.5.7 lacks)"]["error"]
+    assert not seen["(a choice 0.5.7 lacks)"]["ok"] and "nope" in seen["(a choice 0.5.7 lacks)"]["error"]
+    tuned = seen["mi300x-kimi-k2-tuned"]["values"]
+    assert tuned["attention_backend"] == "aiter" and tuned["kv_cache_dtype"] == "fp8_e4m3"
+    assert seen["mi300x-kimi-k2"]["values"]["tool_call_parser"] == "kimi_k2"
+    rank1 = seen["mi300x-kimi-k2-2node rank 1 on 10.0.0.2"]["values"]
+    assert (rank1["nnodes"], rank1["node_rank"], rank1["dist_init_addr"]) == ("2", "1", "10.0.0.1:5000")
+    assert seen["mi300x-kimi-k2-pd decode on 10.0.0.2"]["values"]["disaggregation_mode"] == "decode"
+    r = seen["mi300x-kimi-k2-pd 10.0.0.1 router"]["values"]
+    assert r["pd_disaggregation"] == "True" and "('http://10.0.0.1:30000', 8998)" in r["prefill_urls"]
