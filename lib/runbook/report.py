@@ -126,18 +126,26 @@ class Report:
     def run_deltas(self, metrics: tuple[str, ...] = ("output_throughput", "median_ttft_ms",
                                                      "median_tpot_ms", "median_itl_ms")) -> Any:
         """Runs against each other, per tier: each metric and its % change from the first run
-        given (the baseline) — e.g. two images, two flag sets, or MI300X vs local."""
+        given (the baseline) — e.g. two images, two flag sets, or MI300X vs local. A run with
+        repeats shows the median over them and its 95 % interval beside it."""
+        from runbook.stats import bootstrap, with_interval
+
         if self.runs.empty or "label" not in self.runs or self.runs["label"].nunique() < 2:
             return "give two or more runs (result files or run folders) to compare them"
         rows = []
         for tier, g in self.runs.groupby("tier", sort=False):
-            base = g.iloc[0]
-            for _, r in g.iterrows():
-                row = {"tier": tier, "run": r["label"]}
+            base: dict[str, float] = {}
+            for label, r in g.groupby("label", sort=False):
+                row = {"tier": tier, "run": label, "repeats": len(r)}
                 for m in metrics:
-                    v, b = r.get(m), base.get(m)
+                    iv = bootstrap(list(r[m])) if m in r else None
+                    v = iv.value if iv is not None else None
+                    base.setdefault(m, v)
+                    b = base[m]
                     row[m] = v
                     row[f"{m} Δ%"] = (v - b) / b * 100 if b and v is not None else None
+                    if len(r) > 1 and iv is not None:
+                        row[f"{m} 95 % CI"] = with_interval(iv.value, iv.lo, iv.hi)
                 rows.append(row)
         df = pd.DataFrame(rows)
         fmt = {c: "{:+.1f} %" for c in df.columns if c.endswith("Δ%")}
@@ -153,8 +161,7 @@ class Report:
         from runbook.stats import IMPROVEMENT, NO_CHANGE, REGRESSION
         from runbook.verdicts import FAIL, PASS, WARN
 
-        folders = [str(resolve_source(s)) for s in self.sources
-                   if (resolve_source(s) / "results.jsonl").is_file()]
+        folders = [str(f) for f in map(resolve_source, self.sources) if (f / "results.jsonl").is_file()]
         if len(folders) < 2:
             return ("give two or more run folders (or set report.baseline, e.g. `runbook run "
                     "--baseline outputs/<run-id>`) to judge runs against each other")
