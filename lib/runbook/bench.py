@@ -182,19 +182,21 @@ class TierResult:
         cols = summary_columns(df)
         return df[(["repeat"] if "repeat" in df and len(df) > 1 else []) + [c for c in cols if c != "repeat"]]
 
-    def request_records(self) -> list[Any]:
-        """Every repeat's per-request records: the builtin runner's own, or bench_serving's
+    def own_records(self) -> list[Any]:
+        """This run's per-request records: the builtin runner's own, or bench_serving's
         ``--output-details`` lists read back from its JSONL."""
-        out: list[Any] = []
-        for r in self.runs:
-            if r.records is not None:
-                out += r.records
-            elif r.files.get("jsonl"):
-                from runbook.metrics import records_from_details
-                from runbook.results import read_results
+        if self.records is not None:
+            return list(self.records)
+        if self.files.get("jsonl"):
+            from runbook.metrics import records_from_details
+            from runbook.results import read_results
 
-                out += records_from_details(read_results(r.files["jsonl"]).iloc[-1].to_dict())
-        return out
+            return records_from_details(read_results(self.files["jsonl"]).iloc[-1].to_dict())
+        return []
+
+    def request_records(self) -> list[Any]:
+        """Every repeat's per-request records, pooled."""
+        return [rec for r in self.runs for rec in r.own_records()]
 
     def intervals(self) -> Any:
         """With repeats: each figure's median over them and its 95 % interval (and, for latencies,

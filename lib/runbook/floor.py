@@ -170,9 +170,12 @@ def mean_context(row: dict[str, Any]) -> float:
 
 
 def kimi_k2_config() -> dict[str, Any]:
+    """Kimi-K2-Instruct's config.json, its block-FP8 quantization included (make_kimi.py keeps the
+    rest of it, and leaves this part out for the bf16 miniature)."""
     from runbook.engine.make_kimi import KIMI_K2_CONFIG
 
-    return dict(KIMI_K2_CONFIG)
+    return {**KIMI_K2_CONFIG, "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3",
+                                                      "quant_method": "fp8", "weight_block_size": [128, 128]}}
 
 
 def model_config(model_dir: str | Path | None) -> dict[str, Any]:
@@ -184,15 +187,12 @@ def model_config(model_dir: str | Path | None) -> dict[str, Any]:
 
 def weight_bytes_of(config: dict[str, Any], declared: str = "auto") -> float:
     """Bytes per weight: the profile's ``target.weight_dtype``, else the checkpoint's
-    quantization (FP8 blocks: 1) or torch_dtype; Kimi-K2-Instruct (config known, no file) is FP8."""
+    quantization (FP8 blocks: 1) or torch_dtype."""
     if declared != "auto":
         return DTYPE_BYTES[declared]
     q = config.get("quantization_config") or {}
     if "fp8" in str(q.get("quant_method", "")).lower() or "e4m3" in str(q.get("fmt", "")):
         return 1.0
-    if "quantization_config" not in config and config.get("model_type") == "kimi_k2" and \
-            config.get("hidden_size") == 7168:
-        return 1.0  # the published checkpoint is block FP8; its quantization_config is left out here
     return DTYPE_BYTES.get(str(config.get("torch_dtype", "bf16")).replace("bfloat16", "bf16")
                            .replace("float16", "fp16").replace("float32", "fp32"), 2.0)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runbook.bench import CUSTOM, TierResult, make_spec, resolve_tier, run_tier
+from runbook.bench import CUSTOM, TierResult, resolve_tier, run_repeats
 from runbook.errors import ParamsError
 from runbook.params import Profile, Slo, Sweep
 from runbook.runfolder import RunFolder
@@ -122,8 +122,8 @@ class SweepResult:
 
 
 def records_of(tr: TierResult) -> list[Any]:
-    """A sweep point's per-request records (each repeat of a point is its own TierResult)."""
-    return tr.request_records()
+    """One run's per-request records (a point's ``results`` hold one run per repeat)."""
+    return tr.own_records()
 
 
 def placeholder() -> Any:
@@ -177,18 +177,13 @@ def run_sweep(p: Profile, run: RunFolder, sw: Sweep, runner: str, launcher: Any 
 
     points = []
     for c in sw.concurrencies:
-        pt = SweepPoint(c)
         _, t = resolve_tier(p, CUSTOM, c, num_prompts=sw.prompts_per_concurrency * c,
                             input_len=sw.input_len, output_len=sw.output_len, range_ratio=sw.range_ratio,
-                            seed=sw.seed, warmup_requests=sw.warmup_per_concurrency * c)
-        for k in range(sw.repeats):
-            out(f"sweep point c={c} ({t.num_prompts} prompts), repeat {k + 1}/{sw.repeats}")
-            tk = t.model_copy(update={"seed": t.seed + k}) if sw.vary_seed else t
-            spec = make_spec(p, point_name(c), tk, runner, endpoint,
-                             tag=f"repeat {k + 1}" if sw.repeats > 1 else None,
-                             repeat=k + 1 if sw.repeats > 1 else 0)
-            pt.results.append(run_tier(p, run, spec, runner, launcher, out=out))
-        points.append(pt)
+                            seed=sw.seed, warmup_requests=sw.warmup_per_concurrency * c,
+                            repeats=sw.repeats, vary_seed=sw.vary_seed)
+        out(f"sweep point c={c} ({t.num_prompts} prompts, {sw.repeats} run(s))")
+        points.append(SweepPoint(c, run_repeats(p, run, point_name(c), t, runner, launcher, endpoint,
+                                                out=out).runs))
     gpus = max(1, int(measured_host(run).get("gpus") or 0))
     ref = None
     if p.report.reference:
