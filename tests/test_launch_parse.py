@@ -1,8 +1,9 @@
 """Every profile's launch command parsed by the SGLang release it names, with that release's own
 parser, inside the stand-in image: the recipe's 0.5.7 profiles by the image's SGLang, the tuned
 MI300X profile by 0.5.12's (its wheel fetched once), and every node's command of the multi-node
-plans — the disaggregated pair's router by sglang-router's own parser. A flag that does not exist,
-or a value outside a flag's choices, fails."""
+plans — the disaggregated pair's router by sglang-router's own parser; and every vLLM profile's by
+vLLM's own parser in the local vLLM image. A flag that does not exist, or a value outside a flag's
+choices (a tool parser the engine does not register), fails."""
 
 from __future__ import annotations
 
@@ -42,3 +43,29 @@ def test_every_profile_launch_is_accepted_by_its_sglang_release(engine_image):
     assert seen["mi300x-kimi-k2-pd decode on 10.0.0.2"]["values"]["disaggregation_mode"] == "decode"
     r = seen["mi300x-kimi-k2-pd 10.0.0.1 router"]["values"]
     assert r["pd_disaggregation"] == "True" and "('http://10.0.0.1:30000', 8998)" in r["prefill_urls"]
+
+
+def test_every_vllm_profile_launch_is_accepted_by_vllms_own_parser(vllm_image):
+    """The vLLM profiles (the MI300X side-by-side profile, and the local ones) through vLLM's
+    ``make_arg_parser`` in the local vLLM image, their tool parser looked up in vLLM's registry."""
+    from runbook.launchcheck import parse_vllm_launches, vllm_launches
+
+    launches = vllm_launches([load_profile(n) for n in available_profiles()])
+    assert {"mi300x-kimi-k2-vllm", "local-vllm", "local-vllm-kimi576"} <= set(launches)
+    launches["(a flag vLLM lacks)"] = ["--model", "m", "--no-such-flag"]
+    launches["(a tool parser vLLM lacks)"] = ["--model", "m", "--enable-auto-tool-choice",
+                                               "--tool-call-parser", "kimi_k9"]
+    got = parse_vllm_launches(launches, vllm_image)
+    assert got["version"] == "0.32.0"
+    res = got["results"]
+    bad = {n: r["error"] for n, r in res.items() if not r["ok"] and not n.startswith("(")}
+    assert not bad, bad
+    assert "--no-such-flag" in res["(a flag vLLM lacks)"]["error"]
+    wrong_parser = res["(a tool parser vLLM lacks)"]
+    assert not wrong_parser["ok"] and "kimi_k9" in wrong_parser["error"]
+    mi = res["mi300x-kimi-k2-vllm"]["values"]
+    assert (mi["tensor_parallel_size"], mi["tool_call_parser"], mi["trust_remote_code"],
+            mi["enable_auto_tool_choice"], mi["enable_prefix_caching"]) == (
+        "8", "kimi_k2", "True", "True", "False")
+    assert mi["model"] == "moonshotai/Kimi-K2-Instruct"
+    assert res["local-vllm-kimi576"]["values"]["tool_call_parser"] == "kimi_k2"

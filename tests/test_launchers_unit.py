@@ -133,3 +133,53 @@ def test_readiness_checks_the_exit_once_per_interval(tmp_path):
     finally:
         srv.shutdown()
     assert 3 <= len(checks) <= 4
+
+
+@pytest.mark.parametrize("generates", [True, False])
+def test_a_liveness_only_probe_is_followed_by_one_generated_token(generates):
+    """/health answers 200 while the model cannot run (seen: vLLM CPU and a 80-wide MLA latent):
+    readiness then asks for one token and fails with the engine's answer; /health_generate (a
+    generation itself) is trusted alone."""
+    import http.server
+    import json
+    import threading
+
+    from runbook.params import Readiness
+    from runbook.server import wait_ready
+
+    posts: list[str] = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404 if self.path == "/health_generate" and not generates else 200)
+            self.end_headers()
+
+        def do_POST(self):
+            posts.append(self.path)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            assert body["max_tokens"] == 1 and body["model"] == "m"
+            self.send_response(200 if generates else 500)
+            self.end_headers()
+            self.wfile.write(b'{"choices": []}' if generates
+                             else b'{"error": "Head dimension 80 is not supported"}')
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_port}"
+    try:
+        if generates:
+            rep = wait_ready(url, Readiness(endpoints=["/health"], timeout_s=5, interval_s=1), model="m")
+            assert posts == ["/v1/completions"] and "one token" in rep.history[-1]
+            posts.clear()
+            rep = wait_ready(url, Readiness(endpoints=["/health_generate", "/health"], timeout_s=5,
+                                            interval_s=1), model="m")
+            assert rep.probe == "/health_generate" and posts == []  # a generation already
+        else:
+            with pytest.raises(ServerNotReady, match=r"cannot generate.*500.*Head dimension 80"):
+                wait_ready(url, Readiness(endpoints=["/health_generate", "/health"], timeout_s=5,
+                                          interval_s=1), model="m")
+    finally:
+        srv.shutdown()

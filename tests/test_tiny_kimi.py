@@ -107,3 +107,30 @@ def test_tokenizer_module_needs_tiktoken(model):
     assert "\nimport tiktoken\n" in src
     assert json.loads((model / "tokenizer_config.json").read_text())["auto_map"]["AutoTokenizer"][0] \
         == "tokenization_kimi.TikTokenTokenizer"
+
+
+def test_the_576_variant_differs_only_in_mlas_latent_and_is_generated_on_the_host(model, root, tmp_path):
+    """tiny-kimi-576 (the engine side-by-side's model): Kimi's own latent sizes, everything else
+    tiny-kimi's; staged by the weights step's ``generate`` source, checked against its committed
+    manifest, and not written again when the same bytes are there."""
+    from runbook.errors import ParamsError
+    from runbook.weights import manifest_digest, parse_manifest, stage_generated
+
+    got = stage_generated(tmp_path, "tiny-kimi-576")
+    assert got["copied"] and got["source"] == "generate"
+    committed = parse_manifest((root / "lib/runbook/engine/tiny-kimi-576.sha256").read_text())
+    assert got["digest"] == manifest_digest(committed)
+    var = json.loads((tmp_path / "tiny-kimi-576" / "config.json").read_text())
+    base = json.loads((model / "config.json").read_text())
+    assert {k for k in var if var[k] != base[k]} == {"kv_lora_rank", "qk_rope_head_dim"}
+    assert (var["kv_lora_rank"], var["qk_rope_head_dim"]) == (512, 64) == (
+        make_kimi.KIMI_K2_CONFIG["kv_lora_rank"], make_kimi.KIMI_K2_CONFIG["qk_rope_head_dim"])
+    for name in ("tiktoken.model", "tokenizer_config.json", "tokenization_kimi.py"):  # the same tokenizer
+        assert (tmp_path / "tiny-kimi-576" / name).read_bytes() == (model / name).read_bytes()
+    again = stage_generated(tmp_path, "tiny-kimi-576")
+    assert not again["copied"] and again["digest"] == got["digest"]
+    (tmp_path / "tiny-kimi-576" / "config.json").write_text("{}")  # a damaged copy is regenerated
+    assert stage_generated(tmp_path, "tiny-kimi-576")["copied"]
+    with pytest.raises(ParamsError) as e:
+        stage_generated(tmp_path, "tiny-kimi-9000")
+    assert e.value.field == "server.model_path" and "tiny-kimi-576" in str(e.value)

@@ -122,23 +122,44 @@ def cmd_parse(a: argparse.Namespace) -> int:
     return 0
 
 
+def _print_frame(df: Any, fmt: str, number: str) -> None:
+    """A result table on stdout: JSON records, or a plain table with numbers as ``number``."""
+    if fmt == "json":
+        print(df.to_json(orient="records", indent=1))
+        return
+    import pandas as pd
+
+    with pd.option_context("display.width", 220, "display.max_columns", None):
+        print(df.to_string(index=False, float_format=number.format))
+
+
 def cmd_diff(a: argparse.Namespace) -> int:
     """Per tier and metric: the change from RUN_A to RUN_B, its interval, a verdict; exit 1 on a
     regression beyond the tolerance (a CI job can gate a new image on it)."""
     from runbook.diff import diff_runs, table
 
     diffs = diff_runs(a.run_a, a.run_b, a.tier or None)
-    df = table(diffs)
-    if a.format == "json":
-        print(df.to_json(orient="records", indent=1))
-    else:
-        import pandas as pd
-
-        with pd.option_context("display.width", 200, "display.max_columns", None):
-            print(df.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    _print_frame(table(diffs), a.format, "{:.2f}")
     bad = [d.tier for d in diffs if d.regression]
     print(f"regression in tier(s) {', '.join(bad)}" if bad else "no regression", file=sys.stderr)
     return 1 if bad else 0
+
+
+def cmd_compare_engines(a: argparse.Namespace) -> int:
+    """Two runs (two engines) side by side: the table on stdout, an HTML page; exit 1 when the
+    runs are not like for like (another model, or a tier's workload differs)."""
+    from runbook.sidebyside import side_by_side, table, write_page
+
+    s = side_by_side(a.run_a, a.run_b, a.tier or None)
+    _print_frame(table(s), a.format, "{:.3g}")
+    out = Path(a.out) if a.out else Path(a.run_a).resolve().parent / \
+        f"compare-{Path(a.run_a).resolve().name}-vs-{Path(a.run_b).resolve().name}.html"
+    print(f"page: {write_page(s, out)}", file=sys.stderr)
+    if not s.fair:
+        print("not like for like: " + ("different models; " if not s.same_model else "")
+              + "; ".join(f"{t.tier}: {', '.join(t.reasons)}" for t in s.tiers if not t.comparable),
+              file=sys.stderr)
+    return 0 if s.fair else 1
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
@@ -324,6 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--tier", action="append", help="only this tier (repeatable); default: all shared")
     d.add_argument("--format", choices=("table", "json"), default="table")
     d.set_defaults(fn=cmd_diff)
+
+    ce = sub.add_parser("compare-engines", help="two runs of two engines (e.g. local-kimi576 and "
+                        "local-vllm-kimi576) side by side per tier: each metric, the ratio B/A, "
+                        "whether it is beyond the repeats' noise; an HTML page")
+    ce.add_argument("run_a", help="run folder A, the base (outputs/<run-id>)")
+    ce.add_argument("run_b", help="run folder B, the other engine")
+    ce.add_argument("--tier", action="append", help="only this tier (repeatable); default: all shared")
+    ce.add_argument("--out", help="the HTML page (default: beside RUN_A, compare-A-vs-B.html)")
+    ce.add_argument("--format", choices=("table", "json"), default="table")
+    ce.set_defaults(fn=cmd_compare_engines)
 
     sw = sub.add_parser("sweep", help="a concurrency sweep (notebooks/sweep.ipynb): Pareto front, "
                         "goodput under the profile's SLO, a run folder with the HTML page")

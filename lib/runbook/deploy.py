@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from runbook.errors import EngineError
@@ -59,10 +59,13 @@ def stage_weights(p: Profile, run: RunFolder) -> dict[str, Any]:
     if src == "image" and p.container.launcher == "process":
         from runbook.engine.build import image_spec
 
-        res = weights.stage_local(dest / image_spec(p.server.engine).model)  # made by the venv build
-        res["source"] = "image"
+        folder = dest / image_spec(p.server.engine).model
+        res = weights.stage_local(folder)  # made by the venv build
+        res |= {"source": "image", "digest": weights.manifest_digest(weights.sha256_manifest(folder))}
     elif src == "image":
         res = weights.stage_from_image(p)
+    elif src == "generate":
+        res = weights.stage_generated(dest, PurePosixPath(p.server.model_path).name)
     elif src == "folder":
         res = weights.stage_local(dest)
         res["source"] = "folder"
@@ -88,13 +91,13 @@ def weights_for_server(p: Profile, launcher: Launcher, cmd: LaunchCommand,
     folder: ``--model-path`` / ``--tokenizer-path`` the folder, the served name kept as the
     recipe's (clients send the same model name). server: HF_HOME at the host's cache (the
     download outlives the container) and the hub token in the server's environment (masked).
-    image: the profile's paths already are the image's model (or the staged copy mounted over it).
+    image, generate: the profile's paths already are the model (the staged copy mounted at /models).
     """
     from runbook import secrets, weights
 
     staged = staged or {}
     src = staged.get("source") or weights.source(p)
-    if src == "image":
+    if src in ("image", "generate"):
         return cmd
     inside = launcher.container_path
     env, secret, argv = dict(cmd.env), dict(cmd.secret_env), list(cmd.argv)
@@ -153,7 +156,7 @@ def wait_until_ready(p: Profile, launcher: Launcher, progress_every_s: float = 1
     api_key = secrets.api_key(p)
     try:
         rep = wait_ready(p.endpoint, p.server.readiness, launcher.server_exit_code, launcher.server_log,
-                         api_key=api_key, progress_every_s=progress_every_s)
+                         api_key=api_key, progress_every_s=progress_every_s, model=p.target.model)
     except BaseException:
         if teardown_on_failure:
             print("not ready: tearing down what this run started")

@@ -99,8 +99,10 @@ def diff_tier(a: TierData, b: TierData, tol: Tolerances) -> TierDiff:
     return TierDiff(a.tier, True, [], changes)
 
 
-def diff_runs(run_a: str | Path, run_b: str | Path, tiers: list[str] | None = None) -> list[TierDiff]:
-    """RUN_A is the base, RUN_B the candidate; the tolerances are RUN_A's profile's."""
+def load_pair(run_a: str | Path, run_b: str | Path, tiers: list[str] | None = None
+              ) -> tuple[dict[str, TierData], dict[str, TierData], Tolerances, list[str]]:
+    """Both runs' tiers, RUN_A's profile's tolerances, and the tiers to compare (those asked for,
+    else every tier both measured); a tier one run lacks is an error naming ``--tier``."""
     a, params = load_run(run_a)
     b, _ = load_run(run_b)
     tol = Tolerances.model_validate(((params.get("report") or {}).get("tolerances")) or {})
@@ -109,6 +111,12 @@ def diff_runs(run_a: str | Path, run_b: str | Path, tiers: list[str] | None = No
     if missing or not names:
         raise ParamsError(f"tier(s) {', '.join(missing) or '(none in common)'} not measured by both runs",
                           field="--tier", allowed=", ".join(sorted(set(a) & set(b))) or "none")
+    return a, b, tol, names
+
+
+def diff_runs(run_a: str | Path, run_b: str | Path, tiers: list[str] | None = None) -> list[TierDiff]:
+    """RUN_A is the base, RUN_B the candidate; the tolerances are RUN_A's profile's."""
+    a, b, tol, names = load_pair(run_a, run_b, tiers)
     return [diff_tier(a[t], b[t], tol) for t in names]
 
 

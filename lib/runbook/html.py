@@ -126,9 +126,11 @@ def _diff_section(diff: dict[str, Any] | None) -> str:
     if not diff or not diff.get("rows"):
         return ""
     from runbook.report import diff_styled
+    from runbook.sidebyside import engine_label
 
     table = diff_styled(pd.DataFrame(diff["rows"]), Path(diff["baseline"]).name).to_html()
-    return (f"<h2>Against the baseline run {H.escape(Path(diff['baseline']).name)}</h2>"
+    return (f"<h2>Against the baseline run {H.escape(Path(diff['baseline']).name)} "
+            f"(<span class='engine'>{H.escape(engine_label(diff['baseline']))}</span>)</h2>"
             f"<div id='diff'>{table}</div><p>As <code>runbook diff</code>: regression / improvement "
             "only when the whole 95 % interval lies beyond the tolerance.</p>")
 
@@ -160,6 +162,12 @@ def write_index(run: Any, summary: dict[str, Any], env: dict[str, Any], df: pd.D
         f"<tr><td>{H.escape(k)}</td><td><code>{H.escape(v if isinstance(v, str) else json.dumps(v))[:400]}"
         "</code></td></tr>" for k, v in env.items() if k != "resolved_params")
     status = summary["status"]
+    from runbook.sidebyside import ENGINE_NAMES
+
+    engine = (f"{ENGINE_NAMES.get(env.get('engine') or '', env.get('engine') or 'unknown engine')} "
+              f"{env.get('engine_version') or ''}").strip()
+    ref_engine = (f"SGLang {ref['sglang_version'].iloc[0]}" if "sglang_version" in ref and len(ref)
+                  else "the recipe's engine")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Runbook {H.escape(run.run_id)}</title>
 <style>
@@ -169,7 +177,8 @@ th {{ background: #f5f5f5; }} .badge {{ padding: 2px 8px; border-radius: 4px; fo
 code {{ font-size: 85%; }}
 </style></head><body>
 <h1>Kimi K2 on SGLang — runbook {_badge(status)}</h1>
-<p>Run <b>{H.escape(run.run_id)}</b>, profile <b>{H.escape(summary['profile'])}</b>,
+<p>Run <b>{H.escape(run.run_id)}</b>, profile <b>{H.escape(summary['profile'])}</b>, engine
+<b id="engine">{H.escape(engine)}</b> ({H.escape(str(env.get('image') or ''))}),
 {summary['total_seconds']:.0f} s in all{'' if not summary.get('failed_step') else
  ', failed at <b>' + H.escape(str(summary['failed_step'])) + '</b>'}. Server ready after
 {summary.get('ready_seconds') or '—'} s.</p>
@@ -178,7 +187,8 @@ code {{ font-size: 85%; }}
 {''.join(steps)}</table>
 <h2>Benchmark tiers vs the published reference</h2>
 {_tier_rows(df, summary, ref)}
-<p>Reference: the recipe's MI300X results; its own inconsistencies are listed in the report page.
+<p>Reference: the recipe's MI300X results (<span id="reference-engine">{H.escape(ref_engine)}</span>);
+its own inconsistencies are listed in the report page.
 {_floor_note(summary.get("floor"))}</p>
 {plot}
 {_diff_section(summary.get("diff"))}

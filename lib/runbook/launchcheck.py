@@ -1,4 +1,4 @@
-"""A profile's launch flags checked by the SGLang release it names, with that release's own parser.
+"""A profile's launch flags checked by the engine release it names, with that release's own parser.
 
 Flags are the first thing a new image breaks (renamed, removed, a choice dropped) and the last
 thing a 60-minute weight load reveals. Each profile's ``sglang.launch_server`` arguments go
@@ -6,6 +6,9 @@ through ``ServerArgs.add_cli_args`` + argparse of the release in ``server.sglang
 the local stand-in image (its Python stack): the image's own SGLang (0.5.7) where that is the
 release named, else that release's wheel (no dependencies; downloaded once into the runbook
 cache) put first on ``PYTHONPATH``. An unknown flag or a value outside a flag's choices fails.
+vLLM profiles' ``vllm.entrypoints.openai.api_server`` arguments go through vLLM's own
+``make_arg_parser`` in the local vLLM image (the CPU build: the same argument code as the ROCm
+and CUDA builds), and the tool-call parser named must be one vLLM registers.
 """
 
 from __future__ import annotations
@@ -49,6 +52,38 @@ for name, argv in json.loads(sys.argv[1]).items():
     except (argparse.ArgumentError, SystemExit) as e:
         out[name] = {"ok": False, "error": str(e)}
 print("RUNBOOK_PARSE " + json.dumps({"version": sglang.__version__, "results": out}))
+"""
+
+
+# The same for vLLM: its OpenAI server's parser (the module moved between releases) and its
+# registry of tool parsers (a wrong --tool-call-parser passes argparse, then fails at start).
+_VLLM_SCRIPT = r"""
+import argparse, importlib, json, sys
+import vllm
+from vllm.utils.argparse_utils import FlexibleArgumentParser
+from vllm.tool_parsers import ToolParserManager
+for m in ("vllm.entrypoints.openai.cli_args", "vllm.entrypoints.launchers.cli_args"):
+    try:
+        make_arg_parser = importlib.import_module(m).make_arg_parser
+        break
+    except ImportError:
+        pass
+out = {}
+for name, argv in json.loads(sys.argv[1]).items():
+    p = make_arg_parser(FlexibleArgumentParser(prog="vllm", exit_on_error=False))
+    try:
+        a, extra = p.parse_known_args(argv)
+        if extra:
+            out[name] = {"ok": False, "error": "unrecognized arguments: " + " ".join(extra)}
+            continue
+        if a.tool_call_parser:
+            ToolParserManager.get_tool_parser(a.tool_call_parser)
+        out[name] = {"ok": True, "values": {k: str(v) for k, v in vars(a).items() if k in (
+            "model", "tensor_parallel_size", "tool_call_parser", "enable_auto_tool_choice",
+            "trust_remote_code", "enable_prefix_caching", "kv_cache_dtype", "max_model_len")}}
+    except (argparse.ArgumentError, SystemExit, KeyError, ValueError) as e:
+        out[name] = {"ok": False, "error": str(e) or type(e).__name__}
+print("RUNBOOK_PARSE " + json.dumps({"version": vllm.__version__, "results": out}))
 """
 
 
@@ -104,6 +139,25 @@ def parse_launches(launches: dict[str, list[str]], version: str, image: str, cac
         raise EngineError(f"the parser check did not run (exit {p.returncode})",
                           hint=(p.stderr or p.stdout).strip()[-600:])
     return json.loads(line.removeprefix("RUNBOOK_PARSE "))
+
+
+def parse_vllm_launches(launches: dict[str, list[str]], image: str) -> dict[str, Any]:
+    """``launches`` (name → arguments) parsed by the vLLM of ``image`` (the local vLLM image)."""
+    p = subprocess.run(["docker", "run", "--rm", "--network=none", "--entrypoint", "python3", image,
+                        "-c", _VLLM_SCRIPT, json.dumps(launches)],
+                       capture_output=True, text=True, timeout=600)
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("RUNBOOK_PARSE ")), None)
+    if line is None:
+        raise EngineError(f"the vLLM parser check did not run (exit {p.returncode})",
+                          hint=(p.stderr or p.stdout).strip()[-600:])
+    return json.loads(line.removeprefix("RUNBOOK_PARSE "))
+
+
+def vllm_launches(profiles: list[Profile]) -> dict[str, list[str]]:
+    """Each vLLM profile's launch arguments (what follows ``-m MODULE``)."""
+    from runbook.server import launch_command
+
+    return {p.profile: server_argv(launch_command(p).argv) for p in profiles if p.server.engine == "vllm"}
 
 
 def profile_launches(profiles: list[Profile]) -> dict[str, dict[str, list[str]]]:

@@ -105,7 +105,7 @@ def weights_record(p: Profile, staged: dict[str, Any]) -> dict[str, Any]:
     from runbook import weights
     from runbook.launchers import weights_dir
 
-    rec = {k: staged.get(k) for k in ("source", "path", "revision", "commit") if staged.get(k)}
+    rec = {k: staged.get(k) for k in ("source", "path", "revision", "commit", "digest") if staged.get(k)}
     if staged.get("source") == "server":
         rec["commit"] = weights.resolve_commit(weights_dir(p), p.target.model, p.target.revision)
     if rec.get("source") in ("hub", "server"):

@@ -37,11 +37,13 @@ class Target(Strict):
     tokenizer: str | None = Field(None, description="Tokenizer id or path for client-side use")
     revision: str | None = Field(None, description="Pinned model revision (commit) to stage; "
                                  "passed to the server as --revision")
-    weights_source: Literal["auto", "hub", "folder", "image", "server"] = Field(
+    weights_source: Literal["auto", "hub", "folder", "image", "generate", "server"] = Field(
         "auto", description="Where the server's weights come from. hub: the weights step downloads "
         "into weights_dir (the hub cache layout) and the server loads that copy offline; folder: "
         "weights_dir IS the model folder (offline clusters), the server is pointed at it; image: "
-        "the locally built image's generated model; server: the server downloads at start, into "
+        "the locally built image's generated model; generate: a project-generated model "
+        "(a tiny-kimi variant named by server.model_path's folder) written on the host; server: "
+        "the server downloads at start, into "
         "weights_dir; auto: image for locally built images, folder where weights_dir holds a "
         "config.json, else hub")
     model_size_gb: float = Field(gt=0, description="Size of the weights on disk, for checks")

@@ -155,3 +155,28 @@ def telemetry_plot(df: pd.DataFrame, title: str = "") -> Any:
     fig.suptitle(title or "telemetry")
     fig.tight_layout()
     return fig
+
+
+ENGINE_PLOT_METRICS = ("output_throughput", "median_ttft_ms", "median_tpot_ms", "median_itl_ms")
+
+
+def engines_plot(table: pd.DataFrame, a: str, b: str) -> Any:
+    """The side-by-side's ratios B / A per tier (bars) with their 95 % intervals, a few metrics;
+    1 is a tie. Above 1 is better for B in throughput, worse in latencies."""
+    d = table[table["metric"].isin(ENGINE_PLOT_METRICS)]
+    tiers = list(dict.fromkeys(d["tier"]))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    width = 0.8 / max(1, len(ENGINE_PLOT_METRICS))
+    for i, m in enumerate(ENGINE_PLOT_METRICS):
+        g = d[d["metric"] == m].set_index("tier").reindex(tiers)
+        x = np.arange(len(tiers)) + (i - (len(ENGINE_PLOT_METRICS) - 1) / 2) * width
+        lo = (g["ratio"] - g["ratio_ci_low"]).clip(lower=0).fillna(0)
+        hi = (g["ratio_ci_high"] - g["ratio"]).clip(lower=0).fillna(0)
+        ax.bar(x, g["ratio"], width, yerr=[lo, hi], capsize=3, label=m)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xticks(np.arange(len(tiers)), tiers)
+    ax.set_ylabel(f"{b} / {a}")
+    ax.set_title(f"{b} against {a} per tier (95 % intervals)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -143,8 +143,14 @@ def wait_ready(
     log_path: Path | None = None,
     api_key: str | None = None,
     progress_every_s: float = 10.0,
+    model: str | None = None,
 ) -> ReadyReport:
-    """Block until the server generates, it exits, or the timeout passes (then raise)."""
+    """Block until the server generates, it exits, or the timeout passes (then raise).
+
+    ``/health_generate`` (SGLang's) answers only once a generation went through. A liveness-only
+    probe (``/health``: vLLM's) answers as soon as the API is up — vLLM's CPU build answered it
+    with a model whose attention it cannot run, then died at the first request — so where
+    ``model`` is given, one generated token through ``/v1/completions`` must follow."""
     probes = list(readiness.endpoints)
     t0 = time.monotonic()
     deadline = t0 + readiness.timeout_s
@@ -170,6 +176,9 @@ def wait_ready(
                 r = client.get(endpoint + probe)
                 status = str(r.status_code)
                 if r.status_code == 200:
+                    if model and probe != "/health_generate":
+                        _generates(client, endpoint, model, probe, log_path)
+                        history.append(f"{probe} → 200, then one token from /v1/completions")
                     secs = time.monotonic() - t0
                     prog.close(f"ready via {probe} in {secs:.1f} s")
                     return ReadyReport(endpoint, probe, secs, attempts, history)
@@ -194,6 +203,22 @@ def wait_ready(
             # One probe and one exit check per interval: a load can take an hour, and the exit
             # check must stay cheap (a file and one container inspect, no `docker exec`).
             time.sleep(max(0.0, min(deadline, time.monotonic() + readiness.interval_s) - time.monotonic()))
+
+
+def _generates(client: httpx.Client, endpoint: str, model: str, probe: str, log_path: Path | None) -> None:
+    """One token through the OpenAI completions endpoint, or ServerNotReady with the answer."""
+    try:
+        r = client.post(endpoint + "/v1/completions",
+                        json={"model": model, "prompt": "ready?", "max_tokens": 1, "temperature": 0})
+        ok, said = r.status_code == 200, f"{r.status_code} {r.text[:300]}"
+    except httpx.TransportError as e:
+        ok, said = False, type(e).__name__
+    if not ok:
+        raise ServerNotReady(
+            f"{endpoint}{probe} answered 200, but the server cannot generate: /v1/completions → {said}",
+            log_tail=failure_context(log_path),
+            hint="the engine's own error is in the log lines above (e.g. a model shape its kernels "
+                 "do not support)")
 
 
 def server_facts(endpoint: str, api_key: str | None = None) -> dict[str, Any]:

@@ -9,6 +9,9 @@ step does it first, visibly: a disk-space check against the model's size, then o
 * ``image``: the embedded default's generated model (``/models/<model>`` of the locally built
   image: tiny-kimi for SGLang, tiny-llava for vLLM), copied out and checked against the sha256
   manifest the image build wrote beside it;
+* ``generate``: one of the project's generated models (``make_kimi.VARIANTS``: the folder name of
+  ``server.model_path``) written on the host into the weights folder and checked against the
+  manifest committed beside the generator — the same bytes for every engine that serves it;
 * ``server``: nothing staged; the server downloads at start (the recipe's literal behaviour),
   into the same hub cache so the copy outlives the container.
 
@@ -69,7 +72,7 @@ def present_gb(p: Profile) -> float:
     root = weights_dir(p)
     src = source(p)
     where = root if src == "folder" else repo_cache(root, p.target.model) / "blobs"
-    if src == "image" or not where.is_dir():
+    if src in ("image", "generate") or not where.is_dir():
         return 0.0
     return sum(f.stat().st_size for f in where.rglob("*") if f.is_file() and not f.is_symlink()) / 1e9
 
@@ -93,6 +96,12 @@ def sha256_manifest(folder: Path) -> dict[str, str]:
         if f.is_file():
             out[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
     return out
+
+
+def manifest_digest(manifest: dict[str, str]) -> str:
+    """One sha256 for a whole model folder's manifest: the identity a run records, so two runs
+    (two engines) can be shown to have served the same bytes."""
+    return hashlib.sha256("".join(f"{d}  {n}\n" for n, d in sorted(manifest.items())).encode()).hexdigest()
 
 
 def parse_manifest(text: str) -> dict[str, str]:
@@ -121,7 +130,8 @@ def stage_from_image(p: Profile, client: Any = None) -> dict[str, Any]:
             member = t.getmembers()[0]
             want = parse_manifest(t.extractfile(member).read().decode())  # type: ignore[union-attr]
         if dest.is_dir() and sha256_manifest(dest) == want:
-            return {"source": "image", "path": str(dest), "copied": False, "files": len(want)}
+            return {"source": "image", "path": str(dest), "copied": False, "files": len(want),
+                    "digest": manifest_digest(want)}
         if dest.exists():
             shutil.rmtree(dest)
         dest_root.mkdir(parents=True, exist_ok=True)
@@ -134,7 +144,34 @@ def stage_from_image(p: Profile, client: Any = None) -> dict[str, Any]:
     if got != want:
         raise EngineError(f"staged model at {dest} does not match the image's manifest",
                           hint="rebuild the image: runbook engine build --force")
-    return {"source": "image", "path": str(dest), "copied": True, "files": len(got)}
+    return {"source": "image", "path": str(dest), "copied": True, "files": len(got),
+            "digest": manifest_digest(got)}
+
+
+def stage_generated(dest_root: Path, name: str) -> dict[str, Any]:
+    """Generate ``name`` (a tiny-kimi variant) into ``dest_root/name`` unless the same bytes are
+    there, and check it against the committed manifest (engine/<name>.sha256)."""
+    from runbook.engine import make_kimi
+
+    if name not in make_kimi.VARIANTS:
+        raise ParamsError(f"no generated model named {name!r}", field="server.model_path",
+                          hint=f"weights_source generate serves /models/<one of "
+                               f"{', '.join(make_kimi.VARIANTS)}>")
+    want = parse_manifest((Path(make_kimi.__file__).parent / f"{name}.sha256").read_text())
+    dest = dest_root / name
+    if dest.is_dir() and sha256_manifest(dest) == want:
+        return {"source": "generate", "path": str(dest), "copied": False, "files": len(want),
+                "digest": manifest_digest(want)}
+    if dest.exists():
+        shutil.rmtree(dest)
+    make_kimi.make(dest, name)
+    got = sha256_manifest(dest)
+    if got != want:
+        raise EngineError(f"generated {name} at {dest} does not match its committed manifest",
+                          hint="the generator changed: regenerate lib/runbook/engine/"
+                               f"{name}.sha256 with make_kimi.py and review the difference")
+    return {"source": "generate", "path": str(dest), "copied": True, "files": len(got),
+            "digest": manifest_digest(got)}
 
 
 def stage_local(path: Path) -> dict[str, Any]:
