@@ -95,3 +95,14 @@ def test_another_workload_or_another_model_is_not_like_for_like(tmp_path):
     assert (tmp_path / "bad.html").is_file()  # the page is written either way, with the warning on top
     nothing = subprocess.run([*cli, str(a), str(tmp_path)], capture_output=True, text=True)
     assert nothing.returncode == 2 and "results.jsonl" in nothing.stderr
+
+
+def test_the_same_engine_on_both_sides_keeps_two_columns(tmp_path):
+    """An image against its tuned profile: both SGLang 0.5.7, told apart by profile, else run id."""
+    a = _run(tmp_path, "a", "sglang", "0.5.7", [100, 101], [40, 41])
+    b = _run(tmp_path, "b", "sglang", "0.5.7", [130, 131], [30, 31])
+    s = side_by_side(a, b)
+    assert s.labels == ("SGLang 0.5.7 (a)", "SGLang 0.5.7 (b)")  # same profile name: the run ids
+    df = table(s).set_index("metric")
+    assert df.loc["output_throughput", "SGLang 0.5.7 (b)"] == pytest.approx(130.5)
+    assert df.loc["output_throughput", "verdict"] == "SGLang 0.5.7 (b) better, beyond noise"

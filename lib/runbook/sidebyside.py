@@ -122,6 +122,18 @@ class SideBySide:
     def fair(self) -> bool:
         return self.same_model and all(t.comparable for t in self.tiers)
 
+    @property
+    def labels(self) -> tuple[str, str]:
+        """The two columns' names: engine and version, or — the same engine on both sides (an
+        image against a tuned one) — with the profile, else the run id, to tell them apart."""
+        la, lb = self.a.label, self.b.label
+        for extra in ("profile", "run_id"):
+            if la != lb:
+                break
+            la = f"{self.a.label} ({getattr(self.a, extra)})"
+            lb = f"{self.b.label} ({getattr(self.b, extra)})"
+        return la, lb
+
 
 def _repeat_values(td: TierData, metric: str) -> list[float]:
     return [float(v) for r in td.rows if isinstance(v := r.get(metric), int | float) and math.isfinite(v)]
@@ -169,7 +181,7 @@ def verdict_text(c: Change, a: str, b: str) -> str:
 
 
 def table(s: SideBySide) -> pd.DataFrame:
-    la, lb = s.a.label, s.b.label
+    la, lb = s.labels
     rows = []
     for t in s.tiers:
         if not t.comparable:
@@ -214,7 +226,7 @@ def write_page(s: SideBySide, out: Path) -> Path:
     from runbook.html import _badge, _png
     from runbook.plots import engines_plot
 
-    la, lb = s.a.label, s.b.label
+    la, lb = s.labels
     df = table(s)
     facts = "".join(
         f"<tr><td>{H.escape(k)}</td><td>{H.escape(str(getattr(s.a, k)))}</td>"
