@@ -103,7 +103,8 @@ def test_the_report_step_judges_a_run_against_its_baseline_and_the_index_shows_i
     verdicts = {r["metric"]: r["verdict"] for r in summary["diff"]["rows"]}
     assert verdicts["itl_ms"] == REGRESSION and summary["diff"]["baseline"] == str(base)
     page = (run.path / "index.html").read_text()
-    assert f"Against the baseline run {base.name}" in page and page.count(">regression<") >= 2
+    assert f"Against the baseline run {base.name} (<span class='engine'>" in page  # its engine named
+    assert page.count(">regression<") >= 2 and 'id="engine">' in page
     nb = next((run.path / "notebooks").glob("*-report.ipynb")).read_text()
     assert "Verdicts against the baseline run" in nb and "regression" in nb
 
