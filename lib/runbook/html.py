@@ -162,10 +162,9 @@ def write_index(run: Any, summary: dict[str, Any], env: dict[str, Any], df: pd.D
         f"<tr><td>{H.escape(k)}</td><td><code>{H.escape(v if isinstance(v, str) else json.dumps(v))[:400]}"
         "</code></td></tr>" for k, v in env.items() if k != "resolved_params")
     status = summary["status"]
-    from runbook.sidebyside import ENGINE_NAMES
+    from runbook.sidebyside import label
 
-    engine = (f"{ENGINE_NAMES.get(env.get('engine') or '', env.get('engine') or 'unknown engine')} "
-              f"{env.get('engine_version') or ''}").strip()
+    engine = label(env.get("engine"), env.get("engine_version"))
     ref_engine = (f"SGLang {ref['sglang_version'].iloc[0]}" if "sglang_version" in ref and len(ref)
                   else "the recipe's engine")
     page = f"""<!DOCTYPE html>

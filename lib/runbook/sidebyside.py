@@ -58,16 +58,18 @@ class RunFacts:
 
     @property
     def label(self) -> str:
-        return f"{ENGINE_NAMES.get(self.engine, self.engine)} {self.version}".strip()
+        return label(self.engine, self.version)
+
+
+def label(engine: str | None, version: str | None) -> str:
+    """``SGLang 0.5.7`` / ``vLLM 0.32.0``: how pages name an engine and its release."""
+    engine = engine or "unknown engine"
+    return f"{ENGINE_NAMES.get(engine, engine)} {version or ''}".strip()
 
 
 def engine_label(run_dir: str | Path) -> str:
-    """``SGLang 0.5.7`` / ``vLLM 0.32.0`` for a run folder, from what its server said."""
-    env = _json(Path(run_dir) / "environment.json")
-    caps = _json(Path(run_dir) / "state.json").get("capabilities") or {}
-    engine = env.get("engine") or caps.get("engine") or "unknown engine"
-    version = env.get("engine_version") or caps.get("version") or ""
-    return f"{ENGINE_NAMES.get(engine, engine)} {version}".strip()
+    """The label of a run folder's engine, from what its server said."""
+    return run_facts(run_dir).label
 
 
 def _json(path: Path) -> dict[str, Any]:
