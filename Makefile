@@ -34,7 +34,7 @@ engines: engine
 	@if docker info >/dev/null 2>&1; then $(BIN)/runbook engine build -f local-vllm; fi
 
 lint: setup
-	$(BIN)/ruff check lib tests scripts bench
+	$(BIN)/ruff check lib tests scripts bench notebooks
 
 test: engines lint
 	$(BIN)/pytest -ra --durations=15 tests

@@ -26,7 +26,6 @@ Usage: python bench/fidelity.py [-f PROFILE] [--tiers low,medium,high] [--repeat
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import socket
 import statistics
@@ -39,23 +38,24 @@ from typing import Any
 import loopback  # bench/, beside this script
 import pandas as pd
 
-from runbook.bench import make_spec, resolve_tier, run_tier, serving
 from runbook.launchers import get_launcher
+from runbook.load.run import run_tier
+from runbook.load.tiers import make_spec, resolve_tier, serving
 from runbook.params import load_profile
 from runbook.results import parse_jsonl
 from runbook.runfolder import RunFolder
-from runbook.runners import BenchSpec
 from runbook.runners.builtin import BuiltinRunner
+from runbook.schema import TierRun
 
 METRICS = ("output_throughput", "median_ttft_ms", "median_tpot_ms", "median_itl_ms")
 LIB = Path(__file__).resolve().parents[1] / "lib" / "runbook"
 Measure = Callable[[str, str, Any], dict]  # (variant, tier name, tier) -> result row
 
 
-def builtin_in_engine(launcher: Any, spec: BenchSpec, lib: str) -> dict:
+def builtin_in_engine(launcher: Any, spec: TierRun, lib: str) -> dict:
     """One builtin tier run inside the engine's container; its result row."""
     res = launcher.exec(["python3", "-m", "runbook.runners.builtin",
-                         json.dumps(dataclasses.asdict(spec)), "/tmp/runbook-fidelity"],
+                         json.dumps(spec.model_dump()), "/tmp/runbook-fidelity"],
                         env={"PYTHONPATH": lib.rsplit("/", 1)[0]}, echo=False)
     line = next((ln for ln in res.output.splitlines() if ln.startswith("RUNBOOK_ROW ")), None)
     if res.code != 0 or line is None:
@@ -71,9 +71,9 @@ def engine_measure(p: Any, run: RunFolder, places: list[str]) -> Measure:
         if v == "bench_serving":
             return run_tier(p, run, make_spec(p, name, t, v), v, launcher, out=lambda s: None).row
         fmt, where = v[8:-1].split("@")
-        spec = dataclasses.replace(make_spec(p, name, t, "builtin"), prompt_format=fmt)
+        spec = make_spec(p, name, t, "builtin").model_copy(update={"prompt_format": fmt})
         if where == "engine":  # the tokenizer as the engine's side sees it
-            spec = dataclasses.replace(spec, tokenizer=make_spec(p, name, t, "bench_serving").tokenizer)
+            spec = spec.model_copy(update={"tokenizer": make_spec(p, name, t, "bench_serving").tokenizer})
             return builtin_in_engine(launcher, spec, lib)
         return run_tier(p, run, spec, "builtin", None, out=lambda s: None).row
 
@@ -92,10 +92,11 @@ def paced_measure(url: str, tmp: Path) -> Measure:
             if p.returncode != 0:
                 raise SystemExit(f"bench_serving failed:\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
             return parse_jsonl(out.read_text(), str(out))[-1]
-        spec = BenchSpec(name, t.concurrency, t.num_prompts, t.input_len, t.output_len,
-                         t.range_ratio, seed=t.seed, endpoint=url, model="tiny-kimi",
-                         tokenizer=str(loopback.MODEL), flush_cache=False,
-                         prompt_format=v[8:-1].split("@")[0])
+        spec = TierRun(tier=name, concurrency=t.concurrency, num_prompts=t.num_prompts,
+                       input_len=t.input_len, output_len=t.output_len, range_ratio=t.range_ratio,
+                       seed=t.seed, endpoint=url, model="tiny-kimi",
+                       tokenizer=str(loopback.MODEL), flush_cache=False,
+                       prompt_format=v[8:-1].split("@")[0])
         return BuiltinRunner(out=lambda s: None).run(spec, tmp).row
 
     return measure

@@ -88,8 +88,8 @@ def start(port: int, ttft_ms: float = 0.0, itl_ms: float = 0.0) -> subprocess.Po
 def bench_serving_argv(url: str, prompts: int, concurrency: int, input_len: int, tokens: int,
                        range_ratio: float, output_file: str, seed: int = 1) -> list[str]:
     """The runner's bench_serving command (``bench_argv``), from the engine venv, against ``url``."""
-    from runbook.runners import BenchSpec
     from runbook.runners.bench_serving import bench_argv
+    from runbook.schema import TierRun
 
     if not ENGINE_PY.exists():
         raise SystemExit(f"no engine venv at {ENGINE_PY}: run `runbook engine build -f local-process`")
@@ -97,9 +97,10 @@ def bench_serving_argv(url: str, prompts: int, concurrency: int, input_len: int,
         # tiny-kimi's tokenizer needs it; the recipe's pre-install step adds it to the venv.
         raise SystemExit("the engine venv has no tiktoken yet: run `runbook engine up -f local-process` "
                          "once (its pre-install step installs it), or pip install tiktoken into it")
-    spec = BenchSpec("loopback", concurrency, prompts, input_len, tokens, range_ratio, seed=seed,
-                     endpoint=url, model="tiny-kimi", backend="vllm", tokenizer=str(MODEL),
-                     dataset_path=str(DATA), extra_args=["--disable-tqdm"])
+    spec = TierRun(tier="loopback", concurrency=concurrency, num_prompts=prompts, input_len=input_len,
+                   output_len=tokens, range_ratio=range_ratio, seed=seed,
+                   endpoint=url, model="tiny-kimi", backend="vllm", tokenizer=str(MODEL),
+                   dataset_path=str(DATA), extra_args=["--disable-tqdm"])
     argv = bench_argv(spec, output_file, python=str(ENGINE_PY))
     # Per-request details cost the client CPU after the run, which is not what is measured here.
     argv.remove("--output-details")

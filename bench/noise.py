@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from runbook.bench import choose_runner, resolve_tier, run_repeats, serving
 from runbook.launchers import get_launcher
+from runbook.load.run import choose_runner, run_repeats
+from runbook.load.session import serving
+from runbook.load.tiers import resolve_tier
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 from runbook.stats import repeat_intervals

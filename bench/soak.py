@@ -17,7 +17,8 @@ import os
 import time
 from pathlib import Path
 
-from runbook.bench import make_spec, resolve_tier, serving
+from runbook.load.session import serving
+from runbook.load.tiers import make_spec, resolve_tier
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 from runbook.runners.builtin import BuiltinRunner

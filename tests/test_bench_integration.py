@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from runbook.bench import make_spec, resolve_tier, run_tier
 from runbook.errors import BenchError
 from runbook.launchers import get_launcher
+from runbook.load.run import run_tier
+from runbook.load.tiers import make_spec, resolve_tier
 from runbook.workload import Workload, random_lengths
 
 pytestmark = pytest.mark.engine

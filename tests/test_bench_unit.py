@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
-from runbook.bench import resolve_notebook_tier, resolve_tier
 from runbook.errors import BenchError, ParamsError
+from runbook.load.tiers import resolve_notebook_tier, resolve_tier
 from runbook.metrics import RequestRecord, summarize
 from runbook.params import load_profile
-from runbook.runners import BenchSpec
 from runbook.runners.bench_serving import bench_argv
 from runbook.runners.builtin import BuiltinRunner
+from runbook.schema import TierRun
 from runbook.workload import Workload, fingerprint, random_lengths
 
 
@@ -93,7 +93,8 @@ def test_summary_arithmetic_matches_bench_serving():
 
 
 def test_bench_argv_is_the_recipes_command():
-    spec = BenchSpec("high", 100, 500, 1000, 1000, endpoint="http://127.0.0.1:30000",
+    spec = TierRun(tier="high", concurrency=100, num_prompts=500, input_len=1000, output_len=1000,
+                   endpoint="http://127.0.0.1:30000",
                      model="moonshotai/Kimi-K2-Instruct", backend="sglang")
     argv = bench_argv(spec, "/out.jsonl")
     text = " ".join(argv)
@@ -162,7 +163,8 @@ def test_builtin_runner_streams_counts_and_records_failures(tmp_path, sse_server
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
         return 200, _sse(chunks)
 
-    spec = BenchSpec("t", 2, 9, 20, 8, range_ratio=0.5, endpoint=sse_server(handler), model="m")
+    spec = TierRun(tier="t", concurrency=2, num_prompts=9, input_len=20, output_len=8,
+                   range_ratio=0.5, endpoint=sse_server(handler), model="m")
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert res.row["completed"] + res.row["failed"] == 9 and res.row["failed"] == 3
     lines = (tmp_path / "bench-t-builtin.records.jsonl").read_text().splitlines()
@@ -185,7 +187,8 @@ def test_tokens_without_text_complete_the_request(tmp_path, sse_server):
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
         return 200, _sse(chunks)
 
-    spec = BenchSpec("t", 1, 3, 10, 4, endpoint=sse_server(handler), model="m", warmup_requests=0)
+    spec = TierRun(tier="t", concurrency=1, num_prompts=3, input_len=10, output_len=4,
+                   endpoint=sse_server(handler), model="m", warmup_requests=0)
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert res.row["completed"] == 3 and res.row["failed"] == 0
     assert all(r.ttft > 0 and r.output_len == r.output_len_target for r in res.records)
@@ -201,7 +204,8 @@ def test_an_error_event_in_the_stream_fails_the_request_with_its_reason(tmp_path
             return 200, _sse([{"error": {"message": "The input is longer than the model's context"}}])
         return 200, _sse([{"choices": [{"text": "x"}]}, {"choices": [], "usage": {"completion_tokens": 1}}])
 
-    spec = BenchSpec("t", 2, 6, 20, 1, range_ratio=0.5, endpoint=sse_server(handler), model="m",
+    spec = TierRun(tier="t", concurrency=2, num_prompts=6, input_len=20, output_len=1,
+                   range_ratio=0.5, endpoint=sse_server(handler), model="m",
                      warmup_requests=0)
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     ins, _ = random_lengths(Workload(6, 20, 1, 0.5, 1))
@@ -243,7 +247,8 @@ def test_text_prompts_encode_to_the_planned_lengths(tmp_path, sse_server):
         chunks.append({"choices": [], "usage": {"completion_tokens": n}})
         return 200, _sse(chunks)
 
-    spec = BenchSpec("t", 4, 12, 200, 4, range_ratio=0.5, endpoint=sse_server(handler), model="m",
+    spec = TierRun(tier="t", concurrency=4, num_prompts=12, input_len=200, output_len=4,
+                   range_ratio=0.5, endpoint=sse_server(handler), model="m",
                      warmup_requests=0, tokenizer=tok_dir, prompt_format="text")
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     ins, _ = random_lengths(Workload(12, 200, 4, 0.5, 1))
@@ -263,7 +268,8 @@ def test_text_prompts_without_a_tokenizer_fail_before_any_request(tmp_path, sse_
         calls.append(path)
         return 404, ""
 
-    spec = BenchSpec("t", 1, 2, 10, 4, endpoint=sse_server(handler), model="m",
+    spec = TierRun(tier="t", concurrency=1, num_prompts=2, input_len=10, output_len=4,
+                   endpoint=sse_server(handler), model="m",
                      tokenizer=str(tmp_path / "nothing-here"), prompt_format="text")
     with pytest.raises(BenchError) as e:
         BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
@@ -284,7 +290,8 @@ def test_a_refused_flush_is_retried_until_the_server_takes_it(tmp_path, sse_serv
             return (400, "Cache flushed.") if len(flushes) < 3 else (200, "Cache flushed.")
         return 200, _sse([{"choices": [{"text": "x"}]}, {"choices": [], "usage": {"completion_tokens": 1}}])
 
-    spec = BenchSpec("t", 1, 2, 10, 1, endpoint=sse_server(handler), model="m")
+    spec = TierRun(tier="t", concurrency=1, num_prompts=2, input_len=10, output_len=1,
+                   endpoint=sse_server(handler), model="m")
     res = BuiltinRunner(out=lambda s: None).run(spec, tmp_path)
     assert len(flushes) == 3 and res.row["completed"] == 2
     assert "cache: POST /flush_cache → 200 (after 3 tries)" in res.notes

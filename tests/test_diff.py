@@ -12,8 +12,9 @@ import sys
 
 import pytest
 
-from runbook.bench import resolve_tier, run_repeats
 from runbook.cli import main
+from runbook.load.run import run_repeats
+from runbook.load.tiers import resolve_tier
 from runbook.orchestrate import StepSpec, run_all
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder

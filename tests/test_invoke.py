@@ -9,6 +9,7 @@ import pytest
 
 from runbook import invoke, secrets
 from runbook.errors import CheckFailed
+from runbook.invoke import toolcalls
 from runbook.verdicts import FAIL, PASS, SKIPPED
 
 
@@ -87,13 +88,13 @@ def test_malformed_tool_calls_fail_with_what_came_back(monkeypatch):
 
 
 def _chat_answers(monkeypatch, handler) -> None:
-    """The OpenAI client of the invoke module answered by ``handler`` (non-streamed calls only)."""
+    """The OpenAI client of the tool-call check answered by ``handler`` (non-streamed calls only)."""
     from openai import OpenAI
 
-    monkeypatch.setattr(invoke, "openai_client", lambda endpoint, api_key=None: OpenAI(
+    monkeypatch.setattr(toolcalls, "openai_client", lambda endpoint, api_key=None: OpenAI(
         base_url="http://fake/v1", api_key="k", max_retries=0,
         http_client=httpx.Client(transport=httpx.MockTransport(handler))))
-    monkeypatch.setattr(invoke, "_ask", _non_stream_only(invoke._ask))
+    monkeypatch.setattr(toolcalls, "_ask", _non_stream_only(toolcalls._ask))
 
 
 def _non_stream_only(ask):
@@ -121,10 +122,10 @@ def test_text_only_sglang_model_is_skipped_without_sending_an_image(monkeypatch)
 
 
 def test_tool_arguments_are_validated_against_the_schema():
-    assert invoke._validate_args('{"city": "Paris", "unit": "celsius"}')[0]
-    assert not invoke._validate_args('{"city": "Atlantis", "unit": "celsius"}')[0]
-    assert not invoke._validate_args('{"city": "Paris"')[0]
-    assert invoke.get_weather("Oslo", "fahrenheit")["temperature"] == 37
+    assert toolcalls._validate_args('{"city": "Paris", "unit": "celsius"}')[0]
+    assert not toolcalls._validate_args('{"city": "Atlantis", "unit": "celsius"}')[0]
+    assert not toolcalls._validate_args('{"city": "Paris"')[0]
+    assert toolcalls.get_weather("Oslo", "fahrenheit")["temperature"] == 37
 
 
 def test_a_real_kimi_answer_passes_the_tool_step(monkeypatch):

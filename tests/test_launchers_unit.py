@@ -9,7 +9,7 @@ import time
 import pytest
 
 from runbook.errors import ServerNotReady
-from runbook.launchers import ProcessLauncher
+from runbook.launchers.process import ProcessLauncher
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 
@@ -56,7 +56,8 @@ def test_exit_code_none_while_the_server_runs(tmp_path):
 
 def _docker_launcher(p, run):
     """The Docker launcher's path mapping without a daemon (only the profile's volumes matter)."""
-    from runbook.launchers import DockerLauncher, Launcher
+    from runbook.launchers.base import Launcher
+    from runbook.launchers.docker import DockerLauncher
 
     launcher = DockerLauncher.__new__(DockerLauncher)
     Launcher.__init__(launcher, p, run)
@@ -112,7 +113,7 @@ def test_readiness_checks_the_exit_once_per_interval(tmp_path):
     import http.server
     import threading
 
-    from runbook.params import Readiness
+    from runbook.schema import Readiness
     from runbook.server import wait_ready
 
     class H(http.server.BaseHTTPRequestHandler):
@@ -144,7 +145,7 @@ def test_a_liveness_only_probe_is_followed_by_one_generated_token(generates):
     import json
     import threading
 
-    from runbook.params import Readiness
+    from runbook.schema import Readiness
     from runbook.server import wait_ready
 
     posts: list[str] = []

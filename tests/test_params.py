@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -183,3 +184,39 @@ def test_extends_errors_name_the_field(tmp_path):
     with pytest.raises(ParamsError, match="'nowhere' not found") as e:
         load_profile(tmp_path / "c.yaml", params_dir=tmp_path)
     assert e.value.field == "extends" and "a, b, c" in str(e.value)
+
+
+def test_provenance_names_the_file_each_value_came_from():
+    from runbook.params import provenance
+
+    rows = {k: (v, s) for k, v, s in provenance("local-process", ["server.port=31000"])}
+    assert rows["target.model"] == ("tiny-kimi", "local-process.yaml")
+    assert rows["container.launcher"] == ("process", "local-process.yaml")
+    assert rows["server.tp"] == (1, "local.yaml")  # inherited through extends: local
+    assert rows["benchmark.tiers.high.num_prompts"] == (500, "local.yaml")
+    assert rows["server.port"] == (31000, "-p server.port=31000")
+    assert rows["target.weight_dtype"][1] == "default (schema)"
+    chain = {k: s for k, _, s in provenance("h200-kimi-k2")}
+    assert chain["server.tp"] in ("h200-kimi-k2.yaml", "mi300x-kimi-k2.yaml")
+    assert chain["report.reference"] == "mi300x-kimi-k2.yaml"
+
+
+def test_params_show_prints_the_resolved_profile(capsys):
+    from runbook.cli import main
+
+    assert main(["params", "show", "-f", "mi300x-kimi-k2-hardened", "--format", "json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["container.privileged"] == {"key": "container.privileged", "value": False,
+                                            "from": "mi300x-kimi-k2-hardened.yaml"}
+    assert rows["server.tp"]["from"] == "mi300x-kimi-k2.yaml" and rows["server.tp"]["value"] == 8
+    assert main(["params", "show", "-f", "local", "-p", "server.tp=zero"]) == 2  # validated
+    assert "server.tp" in capsys.readouterr().err
+
+
+def test_the_local_variants_write_only_their_differences(root):
+    """local-process and the hardened MI300X profile extend their base: no copied tiers."""
+    import yaml
+
+    for name, base in (("local-process", "local"), ("mi300x-kimi-k2-hardened", "mi300x-kimi-k2")):
+        data = yaml.safe_load((root / "params" / f"{name}.yaml").read_text())
+        assert data["extends"] == base and "tiers" not in (data.get("benchmark") or {})

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from runbook import deploy, invoke
-from runbook.bench import make_spec, resolve_tier, run_tier
+from runbook.load.run import run_tier
+from runbook.load.tiers import make_spec, resolve_tier
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 from runbook.verdicts import PASS

@@ -13,8 +13,9 @@ import time
 import pytest
 
 from runbook import deploy
-from runbook.bench import make_spec, resolve_tier, run_tier
 from runbook.errors import BenchError
+from runbook.load.run import run_tier
+from runbook.load.tiers import make_spec, resolve_tier
 from runbook.params import load_profile
 from runbook.runfolder import RunFolder
 

@@ -91,9 +91,10 @@ def test_a_figure_is_shown_with_its_interval_only_when_there_is_one():
 
 
 def test_each_repeat_of_a_tier_writes_its_own_files(tmp_path):
-    from runbook.runners import BenchSpec, out_path
+    from runbook.runners import out_path
+    from runbook.schema import TierRun
 
-    one = BenchSpec("low", 1, 10, 100, 100)
+    one = TierRun(tier="low", concurrency=1, num_prompts=10, input_len=100, output_len=100)
     assert out_path(tmp_path, one, "builtin", ".log").name == "bench-low-builtin.log"
-    second = BenchSpec("low", 1, 10, 100, 100, repeat=2)
+    second = TierRun(tier="low", concurrency=1, num_prompts=10, input_len=100, output_len=100, repeat=2)
     assert out_path(tmp_path, second, "bench_serving", ".jsonl").name == "bench-low-bench_serving-r2.jsonl"

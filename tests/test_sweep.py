@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from runbook.launchers import get_launcher
-from runbook.params import Slo
 from runbook.runfolder import RunFolder
+from runbook.schema import Slo
 from runbook.sweep import records_of, resolve_sweep, run_sweep
 
 from .conftest import API_KEY_ENV, ENGINE_NAME, ENGINE_PORT

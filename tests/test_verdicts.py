@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from runbook.bench import TierResult, findings_table
 from runbook.checks import Finding
 from runbook.deploy import step_checks, teardown_status
+from runbook.load.run import TierResult
+from runbook.load.view import findings_table
 from runbook.orchestrate import StepSpec, step_status
 from runbook.params import load_profile
 from runbook.reference import load_reference

@@ -228,9 +228,10 @@ def cmd_check_reference(a: argparse.Namespace) -> int:
 
 def cmd_compare(a: argparse.Namespace) -> int:
     from runbook.compare import compare
-    from runbook.params import Tolerances, load_profile
+    from runbook.params import load_profile
     from runbook.reference import load_reference
     from runbook.results import read_results
+    from runbook.schema import Tolerances
 
     ref = load_reference(a.reference)
     df = read_results(a.result)
@@ -281,6 +282,22 @@ def cmd_engine(a: argparse.Namespace) -> int:
     from runbook import engine_cli
 
     return engine_cli.run(a)
+
+
+def cmd_params(a: argparse.Namespace) -> int:
+    """The resolved profile, each value with the file (or -p, or the schema) it came from."""
+    from runbook.params import provenance
+
+    rows = provenance(a.profile, a.param)
+    if a.format == "json":
+        print(_dump([{"key": k, "value": v, "from": s} for k, v, s in rows]))
+        return 0
+    width = max(len(k) for k, _, _ in rows)
+    for k, v, s in rows:
+        val = json.dumps(v, default=str)
+        print(f"{k:<{width}}  {val}  ← {s}" if len(val) <= 60 else f"{k:<{width}}  ← {s}\n"
+              f"{'':<{width}}  {val}")
+    return 0
 
 
 def cmd_run(a: argparse.Namespace) -> int:
@@ -380,6 +397,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="judge this run against an earlier run folder, as `runbook diff RUN_DIR "
                    "THIS_RUN` does; a regression fails the report step (-p report.baseline=RUN_DIR)")
     r.set_defaults(fn=cmd_run)
+
+    pr = sub.add_parser("params", help="show a profile resolved: every value, and the file in its "
+                        "extends: chain (or -p, or the schema default) it came from")
+    pr.add_argument("action", choices=("show",))
+    pr.add_argument("-f", "--profile", default="local", help="profile name or YAML path")
+    pr.add_argument("-p", "--param", action="append", default=[], help="KEY=VALUE override")
+    pr.add_argument("--format", choices=("text", "json"), default="text")
+    pr.set_defaults(fn=cmd_params)
 
     e = sub.add_parser("engine", help="the local engine: build | up | down | status")
     e.add_argument("action", choices=("build", "up", "down", "status"))

@@ -21,7 +21,7 @@ import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from runbook.params import Profile
+from runbook.schema import Profile
 
 ROUTER_MODULE = "sglang_router.launch_router"
 

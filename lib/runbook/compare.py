@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from runbook.params import Tolerances
+from runbook.schema import Tolerances
 
 # metric → True when higher is better
 METRICS: dict[str, bool] = {

@@ -13,9 +13,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from runbook.errors import EngineError
-from runbook.launchers import Launcher, get_launcher, weights_dir
-from runbook.params import Profile
+from runbook.launchers import Launcher, get_launcher
+from runbook.paths import weights_dir
 from runbook.runfolder import RunFolder
+from runbook.schema import Profile
 from runbook.server import LaunchCommand, capabilities, launch_command, server_facts, wait_ready
 
 

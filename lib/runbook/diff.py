@@ -19,9 +19,9 @@ import pandas as pd
 
 from runbook.compare import WORKLOAD_KEYS, comparability
 from runbook.errors import ParamsError
-from runbook.metrics import RequestRecord, records_from_details
-from runbook.params import Tolerances
+from runbook.metrics import RequestRecord, records_from_files
 from runbook.runfolder import RunFolder
+from runbook.schema import Tolerances
 from runbook.stats import LATENCY_SAMPLES, REGRESSION, Change, change
 
 THROUGHPUTS = ("output_throughput", "request_throughput")
@@ -46,15 +46,6 @@ class TierDiff:
         return any(c.verdict == REGRESSION for c in self.changes)
 
 
-def _records(files: dict[str, str]) -> list[RequestRecord]:
-    if files.get("records"):
-        return [RequestRecord(**json.loads(x)) for x in Path(files["records"]).read_text().splitlines() if x]
-    if files.get("jsonl"):
-        lines = [json.loads(x) for x in Path(files["jsonl"]).read_text().splitlines() if x.strip()]
-        return records_from_details(lines[-1]) if lines else []
-    return []
-
-
 def load_run(path: str | Path) -> tuple[dict[str, TierData], dict[str, Any]]:
     """A run folder's tiers (rows and per-request records) and its recorded params."""
     p = Path(path)
@@ -77,16 +68,16 @@ def load_run(path: str | Path) -> tuple[dict[str, TierData], dict[str, Any]]:
             if key in seen:
                 continue
             seen.add(key)
-            td.records += [r for r in _records(files) if r.success]
+            td.records += [r for r in records_from_files(files) if r.success]
     return tiers, state.get("params") or {}
 
 
-def _workload(row: dict[str, Any]) -> dict[str, Any]:
+def workload_fields(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in WORKLOAD_KEYS}
 
 
 def diff_tier(a: TierData, b: TierData, tol: Tolerances) -> TierDiff:
-    reasons = comparability(_workload(b.rows[-1]), _workload(a.rows[-1]))
+    reasons = comparability(workload_fields(b.rows[-1]), workload_fields(a.rows[-1]))
     if reasons:
         return TierDiff(a.tier, False, reasons, [])
     changes = []

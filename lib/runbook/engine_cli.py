@@ -26,7 +26,7 @@ def run(a: argparse.Namespace) -> int:
         p = load_profile(a.profile, a.param)
         if p.container.launcher == "process":
             from runbook.engine.venv import build_venv
-            from runbook.launchers import expand_path, weights_dir
+            from runbook.paths import expand_path, weights_dir
 
             py = Path(expand_path(p.server.python, p) or "")
             data = Path(expand_path(p.benchmark.dataset_path, p) or "")
@@ -45,7 +45,7 @@ def run(a: argparse.Namespace) -> int:
         p = load_profile(a.profile, a.param)
         secrets.api_key(p)  # a configured but missing key fails before anything starts
         if p.container.launcher == "process":
-            from runbook.launchers import engine_python
+            from runbook.paths import engine_python
 
             engine_python(p)  # no venv: say so before a run folder is made
         rf = RunFolder.create(p.profile)

@@ -230,7 +230,7 @@ def run_floors(p: Any, run: Any, runs: Any, reference: Any) -> Any:
     """``tier_floors`` for a run: its model's config.json (on this host, else Kimi K2's), the
     hardware preflight measured, TP and KV dtype from the launch; the host's bandwidth is measured
     once and kept in the run's state."""
-    from runbook.launchers import expand_path
+    from runbook.paths import expand_path
     from runbook.preflight import measured_host
 
     cfg = model_config(expand_path(p.target.tokenizer, p))

@@ -47,12 +47,12 @@ def export_notebook(path: Path) -> str:
     return str(out)
 
 
-def _badge(status: str) -> str:
+def badge(status: str) -> str:
     return (f'<span class="badge" style="background:{COLOURS.get(status, "#eee")}">'
             f"{H.escape(status)}</span>")
 
 
-def _png(fig: Any) -> str:
+def png_data_uri(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -95,7 +95,7 @@ def _tier_rows(df: pd.DataFrame, summary: dict[str, Any], ref: pd.DataFrame) -> 
     for tier, info in (summary.get("tiers") or {}).items():
         rs = df[df["tier"] == tier] if not df.empty and "tier" in df else df.iloc[0:0]
         r = rs.iloc[-1] if len(rs) else None
-        cells = [f"<td>{H.escape(tier)}</td>", f"<td>{_badge(info.get('verdict', '?'))}</td>"]
+        cells = [f"<td>{H.escape(tier)}</td>", f"<td>{badge(info.get('verdict', '?'))}</td>"]
         if r is not None:
             n = f" <small>× {len(rs)} repeats</small>" if len(rs) > 1 else ""
             cells.append(f"<td>{int(r['completed'])}/{int(r['num_prompts'])}{n}</td>")
@@ -144,14 +144,14 @@ def write_index(run: Any, summary: dict[str, Any], env: dict[str, Any], df: pd.D
     for s in summary["steps"]:
         link = (f'<a href="{H.escape(Path(s["html"]).relative_to(run.path).as_posix())}">page</a>'
                 if s.get("html") else "")
-        steps.append(f"<tr><td>{H.escape(s['name'])}</td><td>{_badge(s['status'])}</td>"
+        steps.append(f"<tr><td>{H.escape(s['name'])}</td><td>{badge(s['status'])}</td>"
                      f"<td>{s['seconds']:.0f} s</td><td>{H.escape(s['detail'][:300])}</td>"
                      f"<td>{link}</td></tr>")
     plot = ""
     if not df.empty and {"median_tpot_ms", "output_throughput"} <= set(df.columns):
         d = df.copy()
         d["label"] = summary["profile"]
-        plot = f'<img alt="throughput vs TPOT" src="{_png(throughput_vs_tpot(d, ref))}">'
+        plot = f'<img alt="throughput vs TPOT" src="{png_data_uri(throughput_vs_tpot(d, ref))}">'
     cols = [c for c in ["tier", "runner", "completed", "failed", "duration", "total_input_tokens",
                         "total_output_tokens", "request_throughput", "output_throughput",
                         "median_ttft_ms", "median_tpot_ms", "median_itl_ms", "p99_itl_ms", "concurrency"]
@@ -175,7 +175,7 @@ table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px soli
 th {{ background: #f5f5f5; }} .badge {{ padding: 2px 8px; border-radius: 4px; font-weight: bold; }}
 code {{ font-size: 85%; }}
 </style></head><body>
-<h1>Kimi K2 on SGLang — runbook {_badge(status)}</h1>
+<h1>Kimi K2 on SGLang — runbook {badge(status)}</h1>
 <p>Run <b>{H.escape(run.run_id)}</b>, profile <b>{H.escape(summary['profile'])}</b>, engine
 <b id="engine">{H.escape(engine)}</b> ({H.escape(str(env.get('image') or ''))}),
 {summary['total_seconds']:.0f} s in all{'' if not summary.get('failed_step') else

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import EngineError
-from runbook.params import Profile
+from runbook.schema import Profile
 
 IMAGE_SGLANG = "0.5.7"  # the stand-in image's own release (engine/sglang-cpu-requirements.txt)
 

@@ -128,3 +128,18 @@ def records_from_details(row: Mapping[str, Any]) -> list[RequestRecord]:
                                   latency=(tt or 0.0) + sum(it or []), itl=list(it or []),
                                   output_len=int(ol), success=not er, error=er or ""))
     return recs
+
+
+def records_from_files(files: Mapping[str, str]) -> list[RequestRecord]:
+    """A tier run's per-request records from its files: the builtin runner's records JSONL, or
+    bench_serving's ``--output-details`` lists in its result JSONL (the last line)."""
+    import json
+    from pathlib import Path
+
+    if files.get("records"):
+        return [RequestRecord(**json.loads(x)) for x in Path(files["records"]).read_text().splitlines()
+                if x.strip()]
+    if files.get("jsonl"):
+        lines = [json.loads(x) for x in Path(files["jsonl"]).read_text().splitlines() if x.strip()]
+        return records_from_details(lines[-1]) if lines else []
+    return []

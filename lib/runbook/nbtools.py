@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import ParamsError
-from runbook.params import Profile, load_profile
+from runbook.params import load_profile
 from runbook.runfolder import OUTPUTS, RunFolder
+from runbook.schema import Profile
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Step:
     _run: RunFolder | None
     standalone: bool
     overrides: list[str] = field(default_factory=list)
+    params: Any = None  # the notebook's parameters, validated (nbparams), when it passed them
 
     @property
     def run(self) -> RunFolder:
@@ -103,8 +105,20 @@ def as_list(value: Any) -> Any:
     return [yaml.safe_load(x) if x.lstrip("-").isdigit() else x for x in items]
 
 
-def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: Any = None,
-              endpoint: str = "") -> Step:
+def open_step(name: str, profile: str | dict[str, Any] = "local", run_dir: str = "",
+              overrides: Any = None, endpoint: str = "") -> Step:
+    """The step's profile and run folder. A notebook passes its namespace (``globals()``): its
+    parameters are then validated by the step's model (``nbparams``) first, and kept as
+    ``step.params``."""
+    params = None
+    if isinstance(profile, dict):
+        from runbook import nbparams
+
+        params = nbparams.validate(name, profile)
+        profile, run_dir, overrides = params.profile, params.run_dir, list(params.overrides)
+        endpoint = getattr(params, "endpoint", "")
+        if getattr(params, "timeout_s", 0.0):
+            overrides.append(f"server.readiness.timeout_s={params.timeout_s}")
     overrides = as_list([] if overrides is None else overrides)
     if not isinstance(overrides, (list, tuple, dict)):
         raise ParamsError(f"overrides must be a list of 'key=value' strings, got {overrides!r}",
@@ -133,4 +147,4 @@ def open_step(name: str, profile: str = "local", run_dir: str = "", overrides: A
         run.update_state(profile=p.profile, overrides=ov, params=p.model_dump(mode="json"))
     print(f"step {name}: profile {p.profile}" + (f", run folder {run.path}" if run is not None else
                                                  " (standalone: a new run folder when first needed)"))
-    return Step(name, p, run, standalone, ov)
+    return Step(name, p, run, standalone, ov, params)

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import RunbookError
-from runbook.params import PROJECT_ROOT, Profile, load_profile
+from runbook.params import PROJECT_ROOT, load_profile
 from runbook.progress import TerminalEcho
 from runbook.runfolder import OUTPUTS, RunFolder, write_json
+from runbook.schema import Profile
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 
@@ -103,7 +104,7 @@ def weights_record(p: Profile, staged: dict[str, Any]) -> dict[str, Any]:
     """What the server loaded: source, repo, the revision asked for and the commit it resolved
     to (the staged snapshot's, or — where the server downloaded — the hub cache's ref)."""
     from runbook import weights
-    from runbook.launchers import weights_dir
+    from runbook.paths import weights_dir
 
     rec = {k: staged.get(k) for k in ("source", "path", "revision", "commit", "digest") if staged.get(k)}
     if staged.get("source") == "server":
@@ -225,7 +226,7 @@ def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> l
 def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_lines: list[str],
             total: float, failed: str | None, out) -> None:
     from runbook import html
-    from runbook.bench import load_results
+    from runbook.load.store import load_results
 
     df = load_results(run)
     if not df.empty:

@@ -16,6 +16,17 @@ import pandas as pd
 from runbook.metrics import RequestRecord, timeline
 
 
+def _log(ax: Any, axis: str, base: float = 10) -> None:
+    """A log axis labelled in plain numbers. matplotlib's default log labels are mathtext
+    (``$\\mathdefault{2\\times10^{1}}$``), parsed again at every layout; that parse failed with a
+    ParseException in the report's form run in JupyterLab, so the labels here need no parser."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    getattr(ax, f"set_{axis}scale")("log", base=base)
+    getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    getattr(ax, f"{axis}axis").set_minor_formatter(NullFormatter())
+
+
 def distributions(records: Sequence[RequestRecord], title: str = "") -> Any:
     ok = [r for r in records if r.success]
     ttft = [r.ttft * 1000 for r in ok]
@@ -72,8 +83,8 @@ def throughput_vs_tpot(runs: pd.DataFrame, reference: pd.DataFrame | None = None
                         xytext=(4, -10), textcoords="offset points", color="#777")
     ax.set_xlabel("median TPOT (ms)")
     ax.set_ylabel("output throughput (tok/s)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log(ax, "x")
+    _log(ax, "y")
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
@@ -113,8 +124,8 @@ def pareto(frame: pd.DataFrame, reference: pd.DataFrame | None = None, gpus: int
                         textcoords="offset points", xytext=(4, -10), fontsize=8, color="#2e7d32")
     ax.set_xlabel("tokens/s per user (1000 / median TPOT)")
     ax.set_ylabel(f"output tokens/s per GPU ({gpus} device(s) measured)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log(ax, "x")
+    _log(ax, "y")
     ax.legend(fontsize=8)
     ax.set_title(title or "throughput per GPU against interactivity")
     fig.tight_layout()
@@ -127,7 +138,7 @@ def latency_vs_concurrency(frame: pd.DataFrame, title: str = "") -> Any:
     for ax, name in zip(axes, ("ttft", "tpot"), strict=True):
         ax.plot(frame["concurrency"], frame[f"median_{name}_ms"], marker="o", label="median")
         ax.plot(frame["concurrency"], frame[f"p99_{name}_ms"], marker="o", ls="--", label="p99")
-        ax.set_xscale("log", base=2)
+        _log(ax, "x", base=2)
         ax.set_xlabel("concurrency")
         ax.set_ylabel(f"{name.upper()} (ms)")
         ax.legend(fontsize=8)

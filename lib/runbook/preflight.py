@@ -18,8 +18,8 @@ import pandas as pd
 
 from runbook import weights
 from runbook.deploy import port_free
-from runbook.launchers import weights_dir
-from runbook.params import Profile
+from runbook.paths import weights_dir
+from runbook.schema import Profile
 from runbook.verdicts import FAIL, PASS, SKIPPED, WARN, StepChecks
 from runbook.weights import free_gb
 

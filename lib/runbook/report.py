@@ -19,9 +19,9 @@ import pandas as pd
 from runbook.checks import check_result, workload_of
 from runbook.compare import compare, styled
 from runbook.errors import ParamsError
-from runbook.params import Profile
 from runbook.reference import load_reference
 from runbook.results import read_results
+from runbook.schema import Profile
 from runbook.workload import Workload, fingerprint
 
 

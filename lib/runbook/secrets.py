@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from runbook.errors import ParamsError
-from runbook.params import Profile
+from runbook.schema import Profile
 
 MASK = "***"
 MIN_LEN = 6  # shorter values would mask ordinary words

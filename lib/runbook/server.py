@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from runbook.errors import ServerNotReady
-from runbook.params import Profile, Readiness
 from runbook.progress import Progress
+from runbook.schema import Profile, Readiness
 
 SGLANG_DEFAULT_HOST, SGLANG_DEFAULT_PORT = "127.0.0.1", 30000
 

@@ -28,9 +28,17 @@ import numpy as np
 import pandas as pd
 
 from runbook.compare import comparability
-from runbook.diff import TierData, _workload, load_pair
-from runbook.params import Tolerances
-from runbook.stats import IMPROVEMENT, LATENCY_SAMPLES, NOT_ENOUGH, REGRESSION, Change, change
+from runbook.diff import TierData, load_pair, workload_fields
+from runbook.schema import Tolerances
+from runbook.stats import (
+    IMPROVEMENT,
+    LATENCY_SAMPLES,
+    NOT_ENOUGH,
+    REGRESSION,
+    Change,
+    change,
+    finite_values,
+)
 
 # (metric, higher is better). Latency medians and tails, and the two throughputs.
 METRICS: tuple[tuple[str, bool], ...] = (
@@ -137,12 +145,8 @@ class SideBySide:
         return la, lb
 
 
-def _repeat_values(td: TierData, metric: str) -> list[float]:
-    return [float(v) for r in td.rows if isinstance(v := r.get(metric), int | float) and math.isfinite(v)]
-
-
 def compare_tier(a: TierData, b: TierData, tol: Tolerances) -> TierSide:
-    reasons = comparability(_workload(b.rows[-1]), _workload(a.rows[-1]))
+    reasons = comparability(workload_fields(b.rows[-1]), workload_fields(a.rows[-1]))
     if reasons:
         return TierSide(a.tier, False, reasons, "", [])
     repeats = min(len(a.rows), len(b.rows))
@@ -152,7 +156,7 @@ def compare_tier(a: TierData, b: TierData, tol: Tolerances) -> TierSide:
     for metric, higher in METRICS:
         t = tol.per_metric.get(metric, tol.default_rel)
         key = metric.removeprefix("median_")
-        va, vb = _repeat_values(a, metric), _repeat_values(b, metric)
+        va, vb = finite_values(a.rows, metric), finite_values(b.rows, metric)
         if repeats >= 2 or not (metric.startswith("median_") and key in LATENCY_SAMPLES):
             c = change(metric, va, vb, higher_better=higher, tolerance=t)
         else:  # one repeat: the median latency's interval over the pooled requests
@@ -225,7 +229,7 @@ def _rel(target: Path, page: Path) -> str:
 
 def write_page(s: SideBySide, out: Path) -> Path:
     """One self-contained HTML page: both runs' facts, the fairness checks, steps, the table."""
-    from runbook.html import _badge, _png
+    from runbook.html import badge, png_data_uri
     from runbook.plots import engines_plot
 
     la, lb = s.labels
@@ -236,8 +240,8 @@ def write_page(s: SideBySide, out: Path) -> Path:
         for k in ("run_id", "profile", "engine", "version", "image", "model", "model_identity"))
     names = list(dict.fromkeys([*s.a.steps, *s.b.steps]))
     steps = "".join(
-        f"<tr><td>{H.escape(n)}</td><td>{_badge(s.a.steps.get(n, '—'))}</td>"
-        f"<td>{_badge(s.b.steps.get(n, '—'))}</td><td>{_differs(n, s.a, s.b)}</td></tr>" for n in names)
+        f"<tr><td>{H.escape(n)}</td><td>{badge(s.a.steps.get(n, '—'))}</td>"
+        f"<td>{badge(s.b.steps.get(n, '—'))}</td><td>{_differs(n, s.a, s.b)}</td></tr>" for n in names)
     fair = ("<p id='fair' class='ok'>Same model (" + H.escape(s.a.model_identity) + ") and, per tier, "
             "the same workload: the differences below are the engines'.</p>") if s.fair else (
         "<p id='fair' class='bad'><b>Not a like-for-like comparison:</b> "
@@ -258,7 +262,7 @@ def write_page(s: SideBySide, out: Path) -> Path:
             f"<td>{H.escape(r['basis'])}</td>"
             f"<td style='background:{_colour(r['verdict'], la, lb)}'>{H.escape(r['verdict'])}</td></tr>")
     plot = "" if df.empty or "ratio" not in df else \
-        f"<img alt='engines per tier' src='{_png(engines_plot(df, la, lb))}'>"
+        f"<img alt='engines per tier' src='{png_data_uri(engines_plot(df, la, lb))}'>"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{H.escape(la)} vs {H.escape(lb)}</title>
 <style>

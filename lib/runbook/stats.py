@@ -10,8 +10,9 @@ shows the same intervals.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,11 @@ REPEAT_METRICS = ("output_throughput", "request_throughput", "median_ttft_ms", "
                   "median_itl_ms", "median_e2e_latency_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_itl_ms")
 
 
+def finite_values(rows: Iterable[Mapping[str, Any]], metric: str) -> list[float]:
+    """A metric's finite numbers over result rows (one per repeat); missing, inf and NaN left out."""
+    return [float(v) for r in rows if isinstance(v := r.get(metric), int | float) and math.isfinite(v)]
+
+
 def repeat_intervals(rows: Sequence[dict], records: Sequence[RequestRecord] = ()) -> pd.DataFrame:
     """One line per metric: the median over the repeats' rows with its 95 % bootstrap interval
     and the interval's width in % of the median (the run-to-run noise: a difference smaller than
@@ -77,7 +83,7 @@ def repeat_intervals(rows: Sequence[dict], records: Sequence[RequestRecord] = ()
     ok = [r for r in records if r.success]
     out = []
     for m in REPEAT_METRICS:
-        vals = [float(v) for r in rows if isinstance(v := r.get(m), int | float) and math.isfinite(v)]
+        vals = finite_values(rows, m)
         if not vals:
             continue
         iv = bootstrap(vals)

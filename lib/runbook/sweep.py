@@ -17,15 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runbook.bench import CUSTOM, TierResult, resolve_tier, run_repeats
 from runbook.errors import ParamsError
-from runbook.params import Profile, Slo, Sweep
+from runbook.load.run import TierResult, run_repeats
+from runbook.load.tiers import CUSTOM, resolve_tier
+from runbook.nbparams import SweepParams
 from runbook.runfolder import RunFolder
+from runbook.schema import Profile, Slo, Sweep
 from runbook.stats import bootstrap, goodput, pareto_front, tpot_s
 
 # sweep.ipynb's "use the profile's value" defaults (papermill needs plain literals).
-UNSET = {"concurrencies": [], "prompts_per_concurrency": 0, "warmup_per_concurrency": -1,
-         "input_len": 0, "output_len": 0, "range_ratio": -1.0, "seed": -1, "repeats": 0}
+UNSET = {n: f.get_default(call_default_factory=True) for n, f in SweepParams.model_fields.items()
+         if n in Sweep.model_fields}  # sweep.ipynb's "the profile's value" (its parameter model)
 
 
 def resolve_sweep(p: Profile, **values: Any) -> Sweep:

@@ -49,8 +49,8 @@ def _alive(pid: int) -> bool:
 
 def watch(pid: int, run_dir: Path, every_s: float = 0.5) -> int:
     from runbook.deploy import teardown
-    from runbook.params import Profile
     from runbook.runfolder import RunFolder
+    from runbook.schema import Profile
 
     arm_file = run_dir / ARM_FILE
     while arm_file.exists():

@@ -26,12 +26,13 @@ import io
 import re
 import shutil
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from runbook.errors import EngineError, ParamsError
-from runbook.launchers import weights_dir
-from runbook.params import Profile
+from runbook.paths import weights_dir
+from runbook.schema import Profile
 
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
@@ -113,6 +114,24 @@ def parse_manifest(text: str) -> dict[str, str]:
     return out
 
 
+def _stage_checked(source: str, dest: Path, want: dict[str, str], write: Callable[[], None],
+                   mismatch: EngineError) -> dict[str, Any]:
+    """``dest`` holding exactly the files of manifest ``want``: kept when it already does, else
+    written anew by ``write`` and checked (``mismatch`` when the bytes differ)."""
+    if dest.is_dir() and sha256_manifest(dest) == want:
+        return {"source": source, "path": str(dest), "copied": False, "files": len(want),
+                "digest": manifest_digest(want)}
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    write()
+    got = sha256_manifest(dest)
+    if got != want:
+        raise mismatch
+    return {"source": source, "path": str(dest), "copied": True, "files": len(got),
+            "digest": manifest_digest(got)}
+
+
 def stage_from_image(p: Profile, client: Any = None) -> dict[str, Any]:
     """Copy the generated model out of the engine image into ``weights_dir`` (skip if identical)."""
     import docker
@@ -121,31 +140,24 @@ def stage_from_image(p: Profile, client: Any = None) -> dict[str, Any]:
 
     model = image_spec(p.server.engine).model
     client = client or docker.from_env()
-    dest_root = weights_dir(p)
-    dest = dest_root / model
+    dest = weights_dir(p) / model
     ctr = client.containers.create(p.container.image, command="true")
+
+    def copy_out() -> None:
+        bits, _ = ctr.get_archive(f"/models/{model}")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
+            t.extractall(dest.parent, filter="data")
+
     try:
         bits, _ = ctr.get_archive(f"/models/{model}.sha256")
         with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
             member = t.getmembers()[0]
             want = parse_manifest(t.extractfile(member).read().decode())  # type: ignore[union-attr]
-        if dest.is_dir() and sha256_manifest(dest) == want:
-            return {"source": "image", "path": str(dest), "copied": False, "files": len(want),
-                    "digest": manifest_digest(want)}
-        if dest.exists():
-            shutil.rmtree(dest)
-        dest_root.mkdir(parents=True, exist_ok=True)
-        bits, _ = ctr.get_archive(f"/models/{model}")
-        with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
-            t.extractall(dest_root, filter="data")
+        return _stage_checked("image", dest, want, copy_out, EngineError(
+            f"staged model at {dest} does not match the image's manifest",
+            hint="rebuild the image: runbook engine build --force"))
     finally:
         ctr.remove(force=True)
-    got = sha256_manifest(dest)
-    if got != want:
-        raise EngineError(f"staged model at {dest} does not match the image's manifest",
-                          hint="rebuild the image: runbook engine build --force")
-    return {"source": "image", "path": str(dest), "copied": True, "files": len(got),
-            "digest": manifest_digest(got)}
 
 
 def stage_generated(dest_root: Path, name: str) -> dict[str, Any]:
@@ -159,19 +171,10 @@ def stage_generated(dest_root: Path, name: str) -> dict[str, Any]:
                                f"{', '.join(make_kimi.VARIANTS)}>")
     want = parse_manifest((Path(make_kimi.__file__).parent / f"{name}.sha256").read_text())
     dest = dest_root / name
-    if dest.is_dir() and sha256_manifest(dest) == want:
-        return {"source": "generate", "path": str(dest), "copied": False, "files": len(want),
-                "digest": manifest_digest(want)}
-    if dest.exists():
-        shutil.rmtree(dest)
-    make_kimi.make(dest, name)
-    got = sha256_manifest(dest)
-    if got != want:
-        raise EngineError(f"generated {name} at {dest} does not match its committed manifest",
-                          hint="the generator changed: regenerate lib/runbook/engine/"
-                               f"{name}.sha256 with make_kimi.py and review the difference")
-    return {"source": "generate", "path": str(dest), "copied": True, "files": len(got),
-            "digest": manifest_digest(got)}
+    return _stage_checked("generate", dest, want, lambda: make_kimi.make(dest, name), EngineError(
+        f"generated {name} at {dest} does not match its committed manifest",
+        hint=f"the generator changed: regenerate lib/runbook/engine/{name}.sha256 with make_kimi.py "
+             "and review the difference"))
 
 
 def stage_local(path: Path) -> dict[str, Any]:

@@ -19,12 +19,13 @@ from typing import Any
 
 from runbook.errors import BenchError, ResultParseError
 from runbook.results import parse_jsonl, parse_printed
-from runbook.runners import BenchSpec, RunnerResult, out_path
+from runbook.runners import RunnerResult, out_path
+from runbook.schema import TierRun
 
 DETAIL_KEYS = ("input_lens", "output_lens", "ttfts", "itls", "generated_texts", "errors")
 
 
-def bench_argv(spec: BenchSpec, output_file: str, python: str = "python3",
+def bench_argv(spec: TierRun, output_file: str, python: str = "python3",
                flush_cache: bool = False) -> list[str]:
     """The recipe's benchmark command for this tier (plus the output file and details)."""
     rate = "inf" if math.isinf(spec.request_rate) else f"{spec.request_rate:g}"
@@ -60,7 +61,7 @@ class BenchServingRunner:
         self.python = python
         self.flush_endpoint = flush_endpoint  # the server has /flush_cache (SGLang)
 
-    def check_dataset(self, spec: BenchSpec) -> int:
+    def check_dataset(self, spec: TierRun) -> int:
         """Count the dataset file's usable conversations where bench_serving will read it,
         before the tier runs; too few is an error naming the file, its count and the setting."""
         argv = [self.python, "-c", COUNT_CONVERSATIONS, spec.dataset_path or ""]
@@ -77,7 +78,7 @@ class BenchServingRunner:
                  f"(≥ {spec.min_dataset_conversations} required)")
         return found
 
-    def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
+    def run(self, spec: TierRun, out_dir: Path) -> RunnerResult:
         jsonl = out_path(out_dir, spec, self.name, ".jsonl")
         log = out_path(out_dir, spec, self.name, ".log")
         jsonl.unlink(missing_ok=True)
@@ -144,7 +145,7 @@ def _count_output(code: int, output: str) -> int | None:
     return int(last[0]) if code == 0 and last[0].isdigit() else None
 
 
-def _dataset_error(spec: BenchSpec, found: int | None, output: str) -> BenchError:
+def _dataset_error(spec: TierRun, found: int | None, output: str) -> BenchError:
     if found is None:
         return BenchError(f"benchmark.dataset_path {spec.dataset_path} could not be read where the "
                           f"engine runs: {output.strip().splitlines()[-1:] or ['no output']}",

@@ -32,7 +32,8 @@ from runbook.errors import BenchError
 from runbook.metrics import RequestRecord, summarize
 from runbook.progress import Progress
 from runbook.results import format_block
-from runbook.runners import BenchSpec, RunnerResult, out_path
+from runbook.runners import RunnerResult, out_path
+from runbook.schema import TierRun
 from runbook.workload import Workload
 
 PROMPT_SEED_OFFSET = 7919  # prompt token ids come from their own stream, lengths stay exact
@@ -136,7 +137,7 @@ class BuiltinRunner:
         self.native = native  # None: use /generate when the server has it
 
     # ------------------------------------------------------------------------------------------
-    def plan(self, spec: BenchSpec, text: bool = False) -> Plan:
+    def plan(self, spec: TierRun, text: bool = False) -> Plan:
         """Prompts (token ids, or text when ``text``) with their lengths, output lengths, gaps."""
         w = Workload(spec.num_prompts, spec.input_len, spec.output_len, spec.range_ratio, spec.seed)
         rng = np.random.RandomState(w.seed)
@@ -161,7 +162,7 @@ class BuiltinRunner:
         made = [text_prompt(tok, prng.choice(ids, size=n).tolist(), n, ids, prng) for n in planned]
         return Plan([t for t, _ in made], [n for _, n in made], planned, outs, gaps)
 
-    async def _detect_native(self, client: aiohttp.ClientSession, spec: BenchSpec) -> bool:
+    async def _detect_native(self, client: aiohttp.ClientSession, spec: TierRun) -> bool:
         if self.native is not None:
             return self.native
         try:
@@ -170,7 +171,7 @@ class BuiltinRunner:
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return False
 
-    def _payload(self, spec: BenchSpec, prompt: list[int] | str, max_tokens: int,
+    def _payload(self, spec: TierRun, prompt: list[int] | str, max_tokens: int,
                  native: bool) -> tuple[str, dict]:
         if native:
             key = "text" if isinstance(prompt, str) else "input_ids"
@@ -205,7 +206,7 @@ class BuiltinRunner:
             return f"cache: POST /flush_cache → 400{after}: NOT flushed, the server kept refusing"
         return f"cache: POST /flush_cache → {status}{after}"
 
-    async def _one(self, client: aiohttp.ClientSession, spec: BenchSpec, rec: RequestRecord,
+    async def _one(self, client: aiohttp.ClientSession, spec: TierRun, rec: RequestRecord,
                    prompt: list[int] | str, native: bool, t0: float) -> RequestRecord:
         path, body = self._payload(spec, prompt, rec.output_len_target, native)
         st = time.perf_counter()
@@ -282,7 +283,7 @@ class BuiltinRunner:
             rec.latency = time.perf_counter() - st
         return rec
 
-    async def _run(self, spec: BenchSpec) -> tuple[list[RequestRecord], float, list[str]]:
+    async def _run(self, spec: TierRun) -> tuple[list[RequestRecord], float, list[str]]:
         if spec.prompt_format not in ("auto", "token_ids", "text"):
             raise BenchError(f"unknown prompt format {spec.prompt_format!r}",
                              hint="benchmark.prompt_format: auto, token_ids or text")
@@ -342,7 +343,7 @@ class BuiltinRunner:
         finally:
             await client.close()
 
-    def run(self, spec: BenchSpec, out_dir: Path) -> RunnerResult:
+    def run(self, spec: TierRun, out_dir: Path) -> RunnerResult:
         records, duration, notes = _run_coro(self._run(spec))
         row = {**spec.workload_fields(), **summarize(records, duration), "runner": self.name,
                "total_output_tokens_retokenized": None}
@@ -377,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print(main.__doc__, file=sys.stderr)
         return 2
-    spec = BenchSpec(**json.loads(args[0]))  # Python's json reads back its own Infinity
+    spec = TierRun.model_validate(json.loads(args[0]))  # Python's json reads back its own Infinity
     out = Path(args[1])
     out.mkdir(parents=True, exist_ok=True)
     res = BuiltinRunner(out=lambda s: None).run(spec, out)

@@ -1,0 +1,165 @@
+"""The JupyterLab step-through, as a person does it, in a real JupyterLab driven through Debian's
+headless Chromium (playwright): open report.ipynb, Run All, pick a run in the form, run the cells
+below, and see the outputs below change. Also: the form renders as widgets, its code is
+collapsed, and nothing lands in an error.
+
+Screenshots go to $RUNBOOK_SCREENSHOTS when set (for a person to look at), else the test's tmp.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runbook.browser import chromium
+
+from .conftest import DATA, ROOT
+
+TOKEN = "runbook-browser-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_folder(outputs: Path, name: str, throughput: float) -> None:
+    """A run folder whose results.jsonl holds one parsed bench_serving block (medium tier)."""
+    from runbook.report import gather
+
+    block = (DATA / "bench_serving_0.5.23_block.txt").read_text().replace(
+        "Output token throughput (tok/s):         298.41",
+        f"Output token throughput (tok/s):         {throughput}")
+    src = outputs.parent / f"{name}.txt"
+    src.write_text(block)
+    row = gather([str(src)]).iloc[0].to_dict()
+    row.pop("label", None)
+    (outputs / name).mkdir(parents=True)
+    (outputs / name / "results.jsonl").write_text(json.dumps(row, default=str) + "\n")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    exe = chromium()
+    if exe is None:
+        pytest.skip("no chromium on PATH: `make setup` installs Debian's (as root)")
+    root = tmp_path_factory.mktemp("lab")
+    (root / "notebooks").mkdir()
+    # A copy: JupyterLab may save the notebook (autosave), and the committed one has no outputs.
+    shutil.copy(ROOT / "notebooks" / "report.ipynb", root / "notebooks" / "report.ipynb")
+    outputs = root / "outputs"
+    outputs.mkdir()
+    _run_folder(outputs, "20261201-010000-local-aaaaaa", 298.41)
+    _run_folder(outputs, "20261201-020000-local-bbbbbb", 328.25)
+    port = _free_port()
+    log = open(root / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--allow-root",
+         "--LabApp.news_url=", "--LabServerApp.extra_labextensions_path=[]"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=root,
+        env={**os.environ, "RUNBOOK_OUTPUTS": str(outputs), "JUPYTER_CONFIG_DIR": str(root / ".jupyter")})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    import httpx
+
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/status?token={TOKEN}", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited: {(root / 'lab.log').read_text()[-3000:]}")
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError(f"jupyter lab did not answer in 120 s: {(root / 'lab.log').read_text()[-3000:]}")
+    yield {"url": url, "root": root, "outputs": outputs, "chromium": exe}
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _wait_idle(page, timeout_s: float = 180) -> None:
+    """Every cell has run: no busy ``[*]`` prompt, and the kernel says idle."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        if prompts and not any("*" in p for p in prompts):
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"cells still running after {timeout_s} s: {prompts}")
+
+
+def _menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def test_a_form_value_changes_the_outputs_below_in_jupyterlab(lab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("RUNBOOK_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=lab["chromium"], args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{lab['url']}/lab/tree/notebooks/report.ipynb?token={TOKEN}")
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+            timeout=120_000)
+
+        # The form's code is collapsed (jupyter.source_hidden): JupyterLab shows a placeholder.
+        page.locator(".jp-CodeCell .jp-InputPlaceholder").first.wait_for(timeout=30_000)
+        assert page.locator(".jp-CodeCell .jp-InputPlaceholder").count() == 1  # the form cell only
+
+        _menu(page, "Run", "Run All Cells")
+        _wait_idle(page)
+        page.screenshot(path=str(shots / "1-run-all.png"), full_page=True)
+        fingerprints = page.locator(".jp-Cell").filter(has_text="rep.fingerprints()").first
+        before = fingerprints.locator(".jp-OutputArea").inner_text()
+        assert "20261201-020000-local-bbbbbb" not in before
+
+        # The form renders as widgets: the profile as a drop-down, the runs as a choice of the
+        # existing run folders (newest first).
+        select = page.locator(".widget-select-multiple select").first
+        select.wait_for(timeout=30_000)
+        assert page.locator(".widget-dropdown select").count() >= 1
+        options = select.locator("option").all_inner_texts()
+        assert options == ["20261201-020000-local-bbbbbb", "20261201-010000-local-aaaaaa"]
+        select.select_option(["20261201-020000-local-bbbbbb", "20261201-010000-local-aaaaaa"])
+        status = page.locator(".widget-html", has_text="Run Selected Cell and All Below").first
+        status.wait_for(timeout=10_000)
+        assert "results" in status.inner_text()
+        page.screenshot(path=str(shots / "2-form-changed.png"), full_page=True)
+
+        # Run the cells below the form in the live kernel, as the form says.
+        page.locator(".jp-Cell").filter(has_text="nbtools.open_step(").first.click()
+        _menu(page, "Run", "Run Selected Cell and All Below")
+        _wait_idle(page)
+        page.screenshot(path=str(shots / "3-cells-below-rerun.png"), full_page=True)
+        after = fingerprints.locator(".jp-OutputArea").inner_text()
+        assert "20261201-020000-local-bbbbbb" in after and "20261201-010000-local-aaaaaa" in after
+        deltas = page.locator(".jp-Cell").filter(has_text="rep.run_deltas()").first
+        assert "20261201-020000-local-bbbbbb" in deltas.locator(".jp-OutputArea").inner_text()
+        # No cell above the report's own final verdict ends in a traceback.
+        tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']",
+                                  has_text="Traceback")
+        assert tracebacks.count() == 0, tracebacks.all_inner_texts()
+        browser.close()
+    assert not errors, errors
