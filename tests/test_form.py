@@ -109,3 +109,20 @@ def test_nbparams_errors_name_the_field():
         nbparams.validate("bench", {"runner": "vllm_bench"})
     ok = nbparams.validate("bench", {"request_rate": "inf", "overrides": "a=1,b=2"})
     assert ok.request_rate == float("inf") and ok.overrides == ["a=1", "b=2"]
+
+
+def test_the_tiers_value_is_shown_and_follows_the_tier(session):
+    ns = _defaults("bench")
+    box, fields = form.build(ns, "bench")
+    assert box.children[-1].value == ""  # showing the form sets nothing
+    n = fields["num_prompts"]
+    assert n.unset_box.description == "the tier's: 10" and n.widget.value == 10  # local's low tier
+    assert fields["request_rate"].unset_box.description == "the tier's: inf"
+    fields["tier"].widget.value = "high"
+    assert n.unset_box.description == "the tier's: 500" and n.widget.value == 500 and n.widget.disabled
+    assert ns["num_prompts"] == 0 and ns["tier"] == "high"  # still "the tier's", now high's
+    fields["request_rate"].unset_box.value = False
+    fields["request_rate"].widget.value = "2.5"
+    assert ns["request_rate"] == 2.5
+    fields["request_rate"].widget.value = "fast"
+    assert ns["request_rate"] == 2.5 and "request_rate" in box.children[-1].value

@@ -60,12 +60,16 @@ def lab(tmp_path_factory):
     outputs.mkdir()
     _run_folder(outputs, "20261201-010000-local-aaaaaa", 298.41)
     _run_folder(outputs, "20261201-020000-local-bbbbbb", 328.25)
+    # No "official Jupyter news?" prompt over the outputs (the user settings of this lab only).
+    settings = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port = _free_port()
     log = open(root / "lab.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--allow-root",
-         "--LabApp.news_url=", "--LabServerApp.extra_labextensions_path=[]"],
+         f"--LabApp.user_settings_dir={root / '.jupyter' / 'lab' / 'user-settings'}"],
         stdout=log, stderr=subprocess.STDOUT, cwd=root,
         env={**os.environ, "RUNBOOK_OUTPUTS": str(outputs), "JUPYTER_CONFIG_DIR": str(root / ".jupyter")})
     url = f"http://127.0.0.1:{port}"

@@ -89,6 +89,12 @@ class Field:
             self.widget = W.Dropdown(options=opts, value=value, **kw)
         elif prop.get("type") == "boolean":
             self.widget = W.Checkbox(value=bool(value), indent=False, **kw)
+        elif prop.get("allow_inf"):  # a number that may be inf (request_rate): typed as text
+            is_unset = value == prop.get("unset")
+            self.widget = W.Text(value="" if is_unset else str(value), disabled=is_unset, **kw)
+            self.unset_box = W.Checkbox(value=is_unset, description=prop["unset_label"] + " value",
+                                        indent=False, layout=W.Layout(width="200px"))
+            self.unset_box.observe(lambda ch: setattr(self.widget, "disabled", ch["new"]), "value")
         elif prop.get("type") in ("integer", "number"):
             cls = W.BoundedIntText if prop["type"] == "integer" else W.BoundedFloatText
             lo = prop.get("set_min", prop.get("minimum", prop.get("exclusiveMinimum", -1e12)))
@@ -98,7 +104,7 @@ class Field:
                 start = lo if is_unset else value
                 self.widget = cls(value=start, min=lo, max=hi, disabled=is_unset, **kw)
                 self.unset_box = W.Checkbox(value=is_unset, description=prop["unset_label"] + " value",
-                                            indent=False, layout=W.Layout(width="160px"))
+                                            indent=False, layout=W.Layout(width="200px"))
                 self.unset_box.observe(lambda ch: setattr(self.widget, "disabled", ch["new"]), "value")
             else:
                 self.widget = cls(value=value, min=lo, max=hi, **kw)
@@ -111,10 +117,28 @@ class Field:
                  W.HTML(f"<span style='color:#666'>{html.escape(desc)}</span>")]
         self.row = W.HBox(parts)
 
+    def show_inherited(self, value: Any) -> None:
+        """Say what "the tier's value" is, and show it in the disabled box."""
+        if self.unset_box is None or value is None:
+            return
+        self.unset_box.description = f"{self.prop['unset_label']}: {value:g}" if isinstance(
+            value, int | float) else f"{self.prop['unset_label']}: {value}"
+        if not self.unset_box.value:
+            return
+        if self.prop.get("allow_inf"):
+            self.widget.value = f"{value:g}"
+        elif isinstance(value, int | float) and self.widget.min <= value <= self.widget.max:
+            self.widget.value = value
+
     def value(self) -> Any:
         if self.unset_box is not None and self.unset_box.value:
             return self.prop["unset"]
         v = self.widget.value
+        if self.prop.get("allow_inf"):
+            try:
+                return float(v)
+            except ValueError:
+                return v  # the model says what is wrong with it
         if self.prop.get("choices") == "runs":
             return list(v)
         if self.prop.get("type") == "array":
@@ -163,14 +187,25 @@ def build(ns: MutableMapping[str, Any], step: str) -> tuple[Any, dict[str, Field
         status.value = (f"<span style='color:#070'>✓ {', '.join(changed) or 'no change'}: "
                         f"{HOW}</span>")
 
+    def refresh(_: Any = None) -> None:  # what each "the tier's value" box stands for now
+        inherited = model.inherited({n: f.value() for n, f in fields.items()})
+        for n, f in fields.items():
+            f.show_inherited(inherited.get(n))
+
     def on_profile(ch: Any) -> None:  # the tier choices are the chosen profile's tiers
         if "tier" in fields:
             fields["tier"].widget.options = tier_choices(ch["new"])
             fields["tier"].widget.value = ""
 
+    refresh()  # before the observers: showing the form changes nothing
     for f in fields.values():
         f.observe(apply)
     if "profile" in fields:
         fields["profile"].widget.observe(on_profile, "value")
+    for n in ("profile", "tier", "overrides"):
+        if n in fields:
+            fields[n].widget.observe(refresh, "value")
+    if "concurrency" in fields:  # the concurrency picks the tier when no tier is chosen
+        fields["concurrency"].observe(refresh)
     box = W.VBox([*(f.row for f in fields.values()), status])
     return box, fields

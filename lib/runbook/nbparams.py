@@ -30,6 +30,15 @@ def _bounds(model: type[BaseModel], name: str) -> dict[str, float]:
     return out
 
 
+def _profile(values: dict[str, Any]) -> Any:
+    from runbook.params import load_profile
+
+    try:
+        return load_profile(values.get("profile") or "local", values.get("overrides") or [])
+    except Exception:  # an unloadable profile is open_step's to report, not the form's
+        return None
+
+
 def unset(default: Any, label: str, description: str, like: tuple[type[BaseModel], str] | None = None,
           **bounds: float) -> Any:
     """A parameter whose ``default`` means "the tier's/profile's value" (``label``); a given value
@@ -67,6 +76,13 @@ class NotebookParams(BaseModel):
         return value
 
 
+    @classmethod
+    def inherited(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """What each "unset" parameter stands for with these values (the form shows it beside the
+        box): the chosen tier's, the profile's. Empty where the profile cannot be loaded."""
+        return {}
+
+
 class PlainParams(NotebookParams):
     """preflight, container, teardown: the common three only."""
 
@@ -75,6 +91,12 @@ class ServerParams(NotebookParams):
     timeout_s: float = unset(0.0, "the profile's", "readiness timeout in seconds", set_min=1.0)
     teardown_after: bool = Field(False, description="stop the server and remove the container at "
                                  "the end of this notebook")
+
+
+    @classmethod
+    def inherited(cls, values: dict[str, Any]) -> dict[str, Any]:
+        p = _profile(values)
+        return {"timeout_s": p.server.readiness.timeout_s} if p else {}
 
 
 class BasicParams(NotebookParams):
@@ -105,7 +127,7 @@ class BenchParams(NotebookParams):
     range_ratio: float = unset(-1.0, "the tier's", "--random-range-ratio (0.0 in the recipe)",
                                (TierWorkload, "range_ratio"))
     request_rate: float = unset(0.0, "the tier's", "requests/s, or inf for all at once behind the "
-                                "cap", set_min=1e-9)
+                                "cap", set_min=1e-9, allow_inf=True)
     seed: int = unset(-1, "the tier's", "--seed (1 as bench_serving 0.5.7)", (TierWorkload, "seed"))
     warmup_requests: int = unset(-1, "the tier's", "warm-up requests, not counted",
                                  (TierWorkload, "warmup_requests"))
@@ -116,6 +138,21 @@ class BenchParams(NotebookParams):
     runner: RUNNERS = Field("auto", description="auto (the profile's) | bench_serving | builtin")
     endpoint: str = Field("", description="server base URL (empty: the profile's)")
     tag: str = Field("", description="free-form tag written into the result")
+
+    @classmethod
+    def inherited(cls, values: dict[str, Any]) -> dict[str, Any]:
+        from runbook.load.tiers import resolve_notebook_tier
+
+        p = _profile(values)
+        try:
+            _, tier = resolve_notebook_tier(p, values.get("tier", ""),
+                                            concurrency=values.get("concurrency", 0)) if p else ("", None)
+        except Exception:  # a custom tier with no concurrency yet: nothing to show
+            return {}
+        if tier is None:
+            return {}
+        out = tier.model_dump()
+        return {**out, "flush_cache": str(out["flush_cache"]).lower()}
 
     def tier_values(self) -> dict[str, Any]:
         """The values the tier rule reads (``load.tiers.resolve_notebook_tier``)."""
@@ -140,6 +177,11 @@ class SweepParams(NotebookParams):
     repeats: int = unset(0, "the profile's", "runs per point, same workload", (Sweep, "repeats"))
     runner: RUNNERS = Field("auto", description="auto (the profile's) | bench_serving | builtin")
     endpoint: str = Field("", description="server base URL (empty: the profile's)")
+
+    @classmethod
+    def inherited(cls, values: dict[str, Any]) -> dict[str, Any]:
+        p = _profile(values)
+        return p.benchmark.sweep.model_dump() if p else {}
 
     def sweep_values(self) -> dict[str, Any]:
         """The values ``sweep.resolve_sweep`` reads (the profile's sweep fields)."""
