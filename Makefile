@@ -29,9 +29,10 @@ demo: engine
 	@p=local; docker info >/dev/null 2>&1 || p=local-process; \
 	$(BIN)/runbook run -f params/$$p.yaml
 
-# The tests also need the second engine profile's image (vLLM stand-in), and the engine venv.
-engines: engine
-	@if docker info >/dev/null 2>&1; then $(BIN)/runbook engine build -f local-vllm; fi
+# The tests also need the second engine profile's image (vLLM stand-in) and the engine venv:
+# built side by side after the shared base image (scripts/build-engines.sh).
+engines: setup
+	BIN=$(BIN) bash scripts/build-engines.sh
 
 lint: setup
 	$(BIN)/ruff check lib tests scripts bench notebooks

@@ -406,8 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=("text", "json"), default="text")
     pr.set_defaults(fn=cmd_params)
 
-    e = sub.add_parser("engine", help="the local engine: build | up | down | status")
-    e.add_argument("action", choices=("build", "up", "down", "status"))
+    e = sub.add_parser("engine", help="the local engine: base | build | up | down | status")
+    e.add_argument("action", choices=("base", "build", "up", "down", "status"),
+                   help="base: only the Debian base image every local engine image is built FROM")
     e.add_argument("-f", "--profile", default="local")
     e.add_argument("-p", "--param", action="append", default=[], help="KEY=VALUE override")
     e.add_argument("--force", action="store_true", help="build: ignore the cache")

@@ -1,4 +1,4 @@
-"""``runbook engine build | up | down | status``: the server without the notebooks.
+"""``runbook engine base | build | up | down | status``: the server without the notebooks.
 
 ``up`` creates a run folder (like any run) and remembers it in ``outputs/engine.json`` so that
 ``down`` and ``status`` find what ``up`` started.
@@ -20,6 +20,14 @@ POINTER = OUTPUTS / "engine.json"
 def run(a: argparse.Namespace) -> int:
     from runbook.params import load_profile
 
+    if a.action == "base":  # every engine image is FROM it: made once before parallel builds
+        import docker
+
+        from runbook.engine.build import ensure_base
+
+        tag, secs = ensure_base(docker.from_env())
+        print(f"base image {tag}" + (f" built in {secs:.0f} s" if secs else " present"))
+        return 0
     if a.action == "build":
         from runbook.engine.build import build
 
