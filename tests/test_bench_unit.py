@@ -17,7 +17,7 @@ from runbook.errors import BenchError, ParamsError
 from runbook.load.tiers import resolve_notebook_tier, resolve_tier
 from runbook.metrics import RequestRecord, summarize
 from runbook.params import load_profile
-from runbook.runners.bench_serving import bench_argv
+from runbook.runners.bench_serving import bench_argv, flush_note, flush_statuses
 from runbook.runners.builtin import BuiltinRunner
 from runbook.schema import TierRun
 from runbook.workload import Workload, fingerprint, random_lengths
@@ -104,6 +104,20 @@ def test_bench_argv_is_the_recipes_command():
                  "--output-file /out.jsonl"):
         assert part in text
 
+
+def test_a_refused_bench_serving_flush_is_read_from_the_server_log(tmp_path):
+    """bench_serving 0.5.7 posts /flush_cache and ignores the answer: the runner reads SGLang's
+    access log, and only a tier whose flushes were all refused gets the note."""
+    log = tmp_path / "server.log"
+    assert flush_statuses(log) == [] and flush_statuses(None) == []  # no log: nothing to say
+    log.write_text('INFO:     127.0.0.1:1 - "POST /flush_cache HTTP/1.1" 200 OK\n'
+                   'INFO:     127.0.0.1:2 - "POST /generate HTTP/1.1" 200 OK\n'
+                   'INFO:     127.0.0.1:3 - "POST /flush_cache HTTP/1.1" 400 Bad Request\n')
+    assert flush_statuses(log) == [200, 400]
+    assert flush_note(flush_statuses(log)[:1]) is None  # honoured
+    assert flush_note([]) is None  # no answer logged: the log cannot tell
+    note = flush_note(flush_statuses(log)[1:])
+    assert note is not None and "refused (400)" in note and "warm-up" in note
 
 Handler = Callable[[str, dict], tuple[int, str]]  # (path, JSON body) -> (status, body text)
 

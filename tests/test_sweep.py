@@ -65,23 +65,30 @@ def test_runbook_sweep_leaves_a_page_with_the_headline_on_top(engine, tmp_path):
     assert headline.split()[0] in proc.stderr
 
 
-def test_runbook_sweep_interrupted_stops_the_server_it_started(engine_image, tmp_path):
-    """Ctrl-C on `runbook sweep` while its notebook starts the embedded default: the kernel is
-    interrupted inside the deployment, which tears down what it started; nothing is left."""
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_runbook_sweep_interrupted_stops_the_server_it_started(engine_image, tmp_path, sig):
+    """Ctrl-C (or SIGTERM) on `runbook sweep` while its notebook starts the embedded default: the
+    kernel is interrupted inside the deployment and what the run started is torn down; nothing is
+    left. Started with SIGINT ignored, as a script's background job inherits it: the runbook's
+    own handler still takes Ctrl-C."""
     import signal
 
     from .conftest import cname, container_gone, free_port, signal_once_started
 
-    port, name = free_port(), cname("sweepint")
+    port, name = free_port(), cname(f"sweepint{sig[3:].lower()}")
     cmd = [sys.executable, "-m", "runbook", "sweep", "-f", "local", "--concurrencies", "1",
            "--prompts-per-concurrency", "1", "--input-len", "16", "--output-len", "8",
            "-p", f"server.port={port}", "-p", f"container.name={name}",
            "-p", f"target.endpoint=http://127.0.0.1:{port}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)})
-    output = signal_once_started(proc, name, signal.SIGINT)
+                            env={**os.environ, "RUNBOOK_OUTPUTS": str(tmp_path)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    output = signal_once_started(proc, name, getattr(signal, sig))
     assert proc.returncode == 130, output[-3000:]
+    assert "sweep.ipynb interrupted" in output and "teardown:" in output, output[-3000:]
     assert container_gone(name), output[-3000:]
+    run = next(tmp_path.glob("*-local-*"))
+    assert (run / "notebooks" / "sweep.ipynb").exists()  # the interrupted notebook is kept
 
 
 def test_the_papermill_command_line_with_a_list_as_text(engine, tmp_path):

@@ -286,7 +286,12 @@ def _floors(p: Profile, run: RunFolder, df: Any, out) -> dict[str, Any]:
 
 def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str, Any],
             outputs: Path | None = None, out=print) -> tuple[int, RunFolder, Path]:
-    """One notebook (``runbook sweep``) into a new run folder, its HTML page beside it."""
+    """One notebook (``runbook sweep``) into a new run folder, its HTML page beside it.
+
+    Ctrl-C or SIGTERM (exit 130) interrupts the notebook's kernel — its own teardown runs — and
+    then tears down what the run folder says was started, as ``run_all`` does: the handlers are
+    installed here because a process started in the background of a script inherits SIGINT
+    ignored, and SIGTERM's default would leave the kernel and its server behind."""
     import papermill as pm
 
     from runbook import html
@@ -298,6 +303,7 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
     nb = run.path / "notebooks" / notebook
     echo = TerminalEcho()
     code = 0
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         pm.execute_notebook(str(NOTEBOOKS / notebook), str(nb), kernel_name="python3", progress_bar=False,
                             parameters={"profile": profile, "run_dir": str(run.path),
@@ -306,6 +312,15 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
     except pm.PapermillExecutionError as e:
         out(f"{notebook} failed: {e.ename}: {str(e.evalue)[:400]}")
         code = 1
+    except (Interrupted, KeyboardInterrupt) as e:
+        from runbook.deploy import teardown
+
+        out(f"{notebook} interrupted ({e or 'SIGINT'}): tearing down")
+        out("teardown: " + "; ".join(teardown(p, run)))
+        code = 130
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
     page = Path(html.export_notebook(nb)) if nb.exists() else nb
     return code, run, page
 

@@ -6,12 +6,15 @@ another run, with another run folder mounted, serves as well), or as a local com
 ``--output-file`` landing in the run folder and ``--output-details``. The printed block is
 captured too, and both are parsed. bench_serving 0.5.7 silently runs fewer requests when its
 ``--dataset-path`` file holds fewer conversations than ``--num-prompts`` (and exits 0): the tier
-fails unless ``completed == num_prompts``.
+fails unless ``completed == num_prompts``. Its ``--flush-cache`` POST is not checked by
+bench_serving either: SGLang refuses it (400) while the warm-up request is still being retired,
+so the server log's answers to it are read, and a refused flush becomes a note on the tier.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -89,6 +92,8 @@ class BenchServingRunner:
         if spec.dataset_path and spec.min_dataset_conversations:
             self.check_dataset(spec)
         self.out("$ " + " ".join(shlex.quote(a) for a in argv))
+        server_log = getattr(self.launcher, "server_log", None)
+        flushes_before = len(flush_statuses(server_log))
         env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else {}
         if spec.api_key:
             env["OPENAI_API_KEY"] = spec.api_key  # bench_serving sends it as a Bearer token
@@ -121,6 +126,13 @@ class BenchServingRunner:
         row = {**row, **spec.workload_fields(), "runner": self.name}
         row["failed"] = sum(1 for e in row.get("errors") or [] if e)
         notes = []
+        if "--flush-cache" in argv:
+            note = flush_note(flush_statuses(server_log)[flushes_before:])
+            if note:
+                notes.append(note)
+                self.out(note)
+                with log.open("a") as f:  # kept beside bench_serving's own output
+                    f.write(f"\n[runbook] {note}\n")
         if printed_rows and printed_rows[-1].get("max_itl_ms") is not None:
             row["max_itl_ms"] = printed_rows[-1]["max_itl_ms"]  # printed, not written to JSONL
         result = RunnerResult(row, printed, {"jsonl": str(jsonl), "log": str(log)}, None, notes)
@@ -131,6 +143,27 @@ class BenchServingRunner:
                 "conversations than --num-prompts also shrinks the run silently",
                 hint=f"check the dataset file and {log}", result=result)
         return result
+
+
+_FLUSH_LINE = re.compile(r'"POST /flush_cache HTTP/1\.[01]" (\d{3})')
+
+
+def flush_statuses(server_log: Path | None) -> list[int]:
+    """The HTTP statuses SGLang's access log shows for POST /flush_cache, oldest first; empty
+    where there is no log to read (a server the runbook attached to)."""
+    if server_log is None or not Path(server_log).is_file():
+        return []
+    return [int(m) for m in _FLUSH_LINE.findall(Path(server_log).read_text(errors="replace"))]
+
+
+def flush_note(statuses: list[int]) -> str | None:
+    """A note when bench_serving's cache flush was refused during the tier (no 200 among the
+    server's answers); None when it was honoured or the log does not say."""
+    if not statuses or 200 in statuses:
+        return None
+    return (f"bench_serving's --flush-cache was refused ({', '.join(map(str, statuses))}): the "
+            "tier ran with the warm-up request's prefix still cached (SGLang refuses a flush while "
+            "a request is being retired; bench_serving 0.5.7 does not check the answer)")
 
 
 # What bench_serving 0.5.7's random dataset keeps of a ShareGPT file: conversations of ≥ 2 turns.
