@@ -24,7 +24,7 @@ class AttachedLauncher(DockerLauncher):
         Launcher.__init__(self, profile, run, out)
         self.client = None  # Docker only if a command must run in the engine's container
 
-    def _container(self) -> Any:
+    def container(self) -> Any:
         import docker
 
         if self.client is None:
@@ -38,7 +38,7 @@ class AttachedLauncher(DockerLauncher):
             return None
 
     def prepare(self) -> dict[str, Any]:
-        ctr = self._container()
+        ctr = self.container()
         facts = {"launcher": self.name, "attached_to": self.p.endpoint, "created_container": False,
                  "container_name": ctr.name if ctr is not None else None,
                  "image": (ctr.image.tags or [ctr.image.id])[0] if ctr is not None else None,
@@ -55,7 +55,7 @@ class AttachedLauncher(DockerLauncher):
 
     def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
              echo: bool = True, out: Out | None = None) -> ExecResult:
-        ctr = self._container()
+        ctr = self.container()
         if ctr is None or ctr.status != "running":
             raise EngineError(f"attached to {self.p.endpoint}, but no running container named "
                               f"{self.p.container.name!r} to run {argv[0]} in",

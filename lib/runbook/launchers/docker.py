@@ -126,7 +126,8 @@ class DockerLauncher(Launcher):
         self.run.update_state(container=facts)
         return facts
 
-    def _container(self) -> Any:
+    def container(self) -> Any:
+        """The run's container (by the id the run recorded, else by name); None when it is gone."""
         state = self.run.read_state().get("container") or {}
         import docker
 
@@ -138,7 +139,7 @@ class DockerLauncher(Launcher):
     def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
              echo: bool = True, out: Out | None = None) -> ExecResult:
         out = out or self.out
-        ctr = self._container()
+        ctr = self.container()
         if ctr is None:
             raise EngineError("the container is gone", hint="re-run the container step")
         if timeout_s:
@@ -166,7 +167,7 @@ class DockerLauncher(Launcher):
         script = wrapper_script(cmd, self.container_path(self.server_log),
                                 self.container_path(self.pid_file),
                                 self.container_path(self.exit_file))
-        ctr = self._container()
+        ctr = self.container()
         if ctr is None:
             raise EngineError("the container is gone", hint="re-run the container step")
         ctr.exec_run(["sh", "-c", script], detach=True, environment=cmd.secret_env or None)
@@ -174,7 +175,7 @@ class DockerLauncher(Launcher):
                                       "log": str(self.server_log), "launcher": self.name})
 
     def alive(self) -> bool:
-        ctr = self._container()
+        ctr = self.container()
         if ctr is None or ctr.status != "running":
             return False
         if not self.pid_file.exists():
@@ -193,7 +194,7 @@ class DockerLauncher(Launcher):
         code = self._recorded_exit()
         if code is not None:
             return code
-        ctr = self._container()  # one inspect
+        ctr = self.container()  # one inspect
         if ctr is None:
             return -1
         if ctr.status != "running":
@@ -207,7 +208,7 @@ class DockerLauncher(Launcher):
     def stop_server(self, grace_s: float = 20.0) -> None:
         if not self.pid_file.exists() or self.exit_file.exists():
             return
-        ctr = self._container()
+        ctr = self.container()
         if ctr is None or ctr.status != "running":
             return
         pid = self.pid_file.read_text().strip()
@@ -221,7 +222,7 @@ class DockerLauncher(Launcher):
     def teardown(self) -> list[str]:
         done = []
         state = self.run.read_state().get("container") or {}
-        ctr = self._container()
+        ctr = self.container()
         if ctr is None:
             return ["container already gone"]
         if not state.get("created_container"):

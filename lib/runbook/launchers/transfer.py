@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def copy_in(launcher: DockerLauncher, host_dir: Path, inside_parent: str) -> str:
     """Copy a host folder into the container under ``inside_parent``; returns its path."""
-    ctr = launcher._container()
+    ctr = launcher.container()
     if ctr is None:
         raise EngineError(f"no container {launcher.p.container.name!r} to copy {host_dir} into")
     buf = io.BytesIO()
@@ -33,7 +33,7 @@ def copy_out(launcher: DockerLauncher, inside: str, host: Path) -> bool:
     """Copy one file out of the container to ``host`` and remove it inside; False if absent."""
     import docker
 
-    ctr = launcher._container()
+    ctr = launcher.container()
     if ctr is None:
         return False
     try:
