@@ -92,9 +92,7 @@ class Field:
         elif prop.get("allow_inf"):  # a number that may be inf (request_rate): typed as text
             is_unset = value == prop.get("unset")
             self.widget = W.Text(value="" if is_unset else str(value), disabled=is_unset, **kw)
-            self.unset_box = W.Checkbox(value=is_unset, description=prop["unset_label"] + " value",
-                                        indent=False, layout=W.Layout(width="200px"))
-            self.unset_box.observe(lambda ch: setattr(self.widget, "disabled", ch["new"]), "value")
+            self._add_unset_box(is_unset)
         elif prop.get("type") in ("integer", "number"):
             cls = W.BoundedIntText if prop["type"] == "integer" else W.BoundedFloatText
             lo = prop.get("set_min", prop.get("minimum", prop.get("exclusiveMinimum", -1e12)))
@@ -103,9 +101,7 @@ class Field:
                 is_unset = value == prop["unset"]
                 start = lo if is_unset else value
                 self.widget = cls(value=start, min=lo, max=hi, disabled=is_unset, **kw)
-                self.unset_box = W.Checkbox(value=is_unset, description=prop["unset_label"] + " value",
-                                            indent=False, layout=W.Layout(width="200px"))
-                self.unset_box.observe(lambda ch: setattr(self.widget, "disabled", ch["new"]), "value")
+                self._add_unset_box(is_unset)
             else:
                 self.widget = cls(value=value, min=lo, max=hi, **kw)
         elif prop.get("type") == "array":
@@ -116,6 +112,14 @@ class Field:
         parts = [self.widget, *([self.unset_box] if self.unset_box is not None else []),
                  W.HTML(f"<span style='color:#666'>{html.escape(desc)}</span>")]
         self.row = W.HBox(parts)
+
+    def _add_unset_box(self, ticked: bool) -> None:
+        """The "the tier's value" check box beside the field; ticked, the field is disabled."""
+        import ipywidgets as W
+
+        self.unset_box = W.Checkbox(value=ticked, description=self.prop["unset_label"] + " value",
+                                    indent=False, layout=W.Layout(width="200px"))
+        self.unset_box.observe(lambda ch: setattr(self.widget, "disabled", ch["new"]), "value")
 
     def show_inherited(self, value: Any) -> None:
         """Say what "the tier's value" is, and show it in the disabled box."""

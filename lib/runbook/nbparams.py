@@ -75,7 +75,6 @@ class NotebookParams(BaseModel):
                              "value")
         return value
 
-
     @classmethod
     def inherited(cls, values: dict[str, Any]) -> dict[str, Any]:
         """What each "unset" parameter stands for with these values (the form shows it beside the
@@ -91,7 +90,6 @@ class ServerParams(NotebookParams):
     timeout_s: float = unset(0.0, "the profile's", "readiness timeout in seconds", set_min=1.0)
     teardown_after: bool = Field(False, description="stop the server and remove the container at "
                                  "the end of this notebook")
-
 
     @classmethod
     def inherited(cls, values: dict[str, Any]) -> dict[str, Any]:

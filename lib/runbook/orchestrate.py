@@ -18,6 +18,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,19 @@ class Interrupted(Exception):
 
 def _on_signal(signum: int, _frame: Any) -> None:
     raise Interrupted(signal.Signals(signum).name)
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``Interrupted`` inside the block, whatever the process inherited:
+    a background job of a script starts with SIGINT ignored, and SIGTERM's default would end the
+    process without its teardown. The handlers before are restored after."""
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def git_commit() -> str:
@@ -146,45 +161,43 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
     plan = steps or default_steps(p)
     outcomes = [StepOutcome(s.name, s.notebook) for s in plan]
     out(f"run {run.run_id}: {len(plan)} steps, folder {run.path}")
-    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     echo = TerminalEcho(echo_to)  # the steps' progress on the terminal (stderr) while they run
     failed: str | None = None  # the first step that failed: the run's verdict
     blocked: str | None = None  # a failed gate (or an interrupt): nothing after it runs
     t_run = time.monotonic()
-    try:
-        for i, (s, o) in enumerate(zip(plan, outcomes, strict=False)):
-            if blocked:
-                o.status, o.detail = "SKIPPED", f"skipped: step {blocked!r} failed"
-                continue
-            o.output = str(nb_dir / f"{i:02d}-{s.name}.ipynb")
-            params = {"profile": str(profile), "run_dir": str(run.path), "overrides": ov, **s.params}
-            out(f"[{i + 1}/{len(plan)}] {s.name} ({s.notebook})")
-            t0 = time.monotonic()
-            try:
-                pm.execute_notebook(str(NOTEBOOKS / s.notebook), o.output, parameters=params,
-                                    kernel_name="python3", progress_bar=False, log_output=False,
-                                    stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
-                o.status = step_status(run, s)
-                o.detail = _detail(run, s, o.status)
-                if o.status == "FAIL":  # a FAIL the notebook recorded without raising still counts
+    with interruptible():  # an interrupt ends the steps; the teardown still runs
+        try:
+            for i, (s, o) in enumerate(zip(plan, outcomes, strict=False)):
+                if blocked:
+                    o.status, o.detail = "SKIPPED", f"skipped: step {blocked!r} failed"
+                    continue
+                o.output = str(nb_dir / f"{i:02d}-{s.name}.ipynb")
+                params = {"profile": str(profile), "run_dir": str(run.path), "overrides": ov, **s.params}
+                out(f"[{i + 1}/{len(plan)}] {s.name} ({s.notebook})")
+                t0 = time.monotonic()
+                try:
+                    pm.execute_notebook(str(NOTEBOOKS / s.notebook), o.output, parameters=params,
+                                        kernel_name="python3", progress_bar=False, log_output=False,
+                                        stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
+                    o.status = step_status(run, s)
+                    o.detail = _detail(run, s, o.status)
+                    if o.status == "FAIL":  # a FAIL the notebook recorded without raising still counts
+                        failed = failed or s.name
+                except pm.PapermillExecutionError as e:
+                    o.status, o.detail = "FAIL", f"{e.ename}: {str(e.evalue)[:400]}"
                     failed = failed or s.name
-            except pm.PapermillExecutionError as e:
-                o.status, o.detail = "FAIL", f"{e.ename}: {str(e.evalue)[:400]}"
-                failed = failed or s.name
-                if s.gate:
-                    blocked = s.name
-            o.seconds = round(time.monotonic() - t0, 1)
-            out(f"    {o.status} in {o.seconds:.0f} s" + (f" — {o.detail}" if o.status == "FAIL" else ""))
-    except (Interrupted, KeyboardInterrupt) as e:
-        failed = f"interrupted ({e})"
-        for o in outcomes:
-            if o.status == "SKIPPED" and not o.detail:
-                o.detail = f"skipped: run {failed}"
-        out(f"run {failed}: tearing down")
-    finally:
-        teardown_lines = _teardown(p, run, ov, nb_dir, out)
-        for sig, h in old.items():
-            signal.signal(sig, h)
+                    if s.gate:
+                        blocked = s.name
+                o.seconds = round(time.monotonic() - t0, 1)
+                out(f"    {o.status} in {o.seconds:.0f} s" + (f" — {o.detail}" if o.status == "FAIL" else ""))
+        except (Interrupted, KeyboardInterrupt) as e:
+            failed = f"interrupted ({e})"
+            for o in outcomes:
+                if o.status == "SKIPPED" and not o.detail:
+                    o.detail = f"skipped: run {failed}"
+            out(f"run {failed}: tearing down")
+        finally:
+            teardown_lines = _teardown(p, run, ov, nb_dir, out)
     total = round(time.monotonic() - t_run, 1)
     from runbook.deploy import teardown_status
 
@@ -289,9 +302,7 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
     """One notebook (``runbook sweep``) into a new run folder, its HTML page beside it.
 
     Ctrl-C or SIGTERM (exit 130) interrupts the notebook's kernel — its own teardown runs — and
-    then tears down what the run folder says was started, as ``run_all`` does: the handlers are
-    installed here because a process started in the background of a script inherits SIGINT
-    ignored, and SIGTERM's default would leave the kernel and its server behind."""
+    then tears down what the run folder says was started, as ``run_all`` does."""
     import papermill as pm
 
     from runbook import html
@@ -303,12 +314,12 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
     nb = run.path / "notebooks" / notebook
     echo = TerminalEcho()
     code = 0
-    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        pm.execute_notebook(str(NOTEBOOKS / notebook), str(nb), kernel_name="python3", progress_bar=False,
-                            parameters={"profile": profile, "run_dir": str(run.path),
-                                        "overrides": list(overrides), **params},
-                            stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
+        with interruptible():
+            pm.execute_notebook(str(NOTEBOOKS / notebook), str(nb), kernel_name="python3", progress_bar=False,
+                                parameters={"profile": profile, "run_dir": str(run.path),
+                                            "overrides": list(overrides), **params},
+                                stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
     except pm.PapermillExecutionError as e:
         out(f"{notebook} failed: {e.ename}: {str(e.evalue)[:400]}")
         code = 1
@@ -318,9 +329,6 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
         out(f"{notebook} interrupted ({e or 'SIGINT'}): tearing down")
         out("teardown: " + "; ".join(teardown(p, run)))
         code = 130
-    finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
     page = Path(html.export_notebook(nb)) if nb.exists() else nb
     return code, run, page
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from runbook.errors import ParamsError
-from runbook.nbparams import TIER_VALUES, BenchParams
+from runbook.nbparams import TIER_VALUES, BenchParams, validate
 from runbook.schema import Profile, Tier, TierRun
 
 CUSTOM = "custom"
@@ -61,38 +61,18 @@ def resolve_tier(p: Profile, tier: str = "", concurrency: int | None = None,
 UNSET = {n: BenchParams.model_fields[n].default for n in TIER_VALUES}
 
 
-def _as_type(name: str, value: Any, want: type) -> Any:
-    if want is str:
-        return value if isinstance(value, str) else str(value)
-    kind = "an integer" if want is int else "a number"
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        out = want(value)
-        if want is int and isinstance(value, float) and value != out:
-            raise ValueError
-        return out
-    except (TypeError, ValueError):
-        raise ParamsError(f"bench parameter {name} must be {kind}, got {value!r}", field=name,
-                          hint=f"e.g. papermill notebooks/bench.ipynb out.ipynb -p {name} "
-                          f"{16 if want is int else 0.5}") from None
-
-
 def resolve_notebook_tier(p: Profile, tier: str = "", **values: Any) -> tuple[str, Tier]:
-    """bench.ipynb's parameters → the tier rule: values equal to UNSET mean "the tier's"."""
+    """bench.ipynb's parameters → the tier rule: values equal to UNSET mean "the tier's". The
+    values are checked by the notebook's own parameter model (types, bounds, choices), so a value
+    papermill passed as text is taken or refused exactly as ``open_step`` takes or refuses it."""
     unknown = set(values) - set(UNSET)
     if unknown:
         raise ParamsError(f"unknown bench parameter(s): {', '.join(sorted(unknown))}",
                           field="bench", allowed=", ".join(UNSET))
-    given = {k: v for k, v in values.items() if not (v == UNSET[k] and type(v) is type(UNSET[k]))}
-    for k, v in given.items():  # papermill -p passes what it cannot parse as text: say so
-        given[k] = _as_type(k, v, type(UNSET[k]))
-    if isinstance(given.get("flush_cache"), str):
-        flag = given["flush_cache"].strip().lower()
-        if flag not in ("true", "false"):
-            raise ParamsError(f"flush_cache must be 'true', 'false' or '' (the tier's), got {flag!r}",
-                              field="flush_cache")
-        given["flush_cache"] = flag == "true"
+    params = validate("bench", values)
+    given = {k: getattr(params, k) for k in values if getattr(params, k) != UNSET[k]}
+    if "flush_cache" in given:
+        given["flush_cache"] = given["flush_cache"] == "true"
     conc = given.pop("concurrency", None)
     return resolve_tier(p, tier, conc, **given)
 

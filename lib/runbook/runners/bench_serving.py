@@ -93,7 +93,7 @@ class BenchServingRunner:
             self.check_dataset(spec)
         self.out("$ " + " ".join(shlex.quote(a) for a in argv))
         server_log = getattr(self.launcher, "server_log", None)
-        flushes_before = len(flush_statuses(server_log))
+        log_offset = server_log.stat().st_size if server_log is not None and server_log.is_file() else 0
         env = {"HF_HUB_OFFLINE": "1"} if spec.dataset_path else {}
         if spec.api_key:
             env["OPENAI_API_KEY"] = spec.api_key  # bench_serving sends it as a Bearer token
@@ -127,7 +127,7 @@ class BenchServingRunner:
         row["failed"] = sum(1 for e in row.get("errors") or [] if e)
         notes = []
         if "--flush-cache" in argv:
-            note = flush_note(flush_statuses(server_log)[flushes_before:])
+            note = flush_note(flush_statuses(server_log, since=log_offset))
             if note:
                 notes.append(note)
                 self.out(note)
@@ -148,12 +148,15 @@ class BenchServingRunner:
 _FLUSH_LINE = re.compile(r'"POST /flush_cache HTTP/1\.[01]" (\d{3})')
 
 
-def flush_statuses(server_log: Path | None) -> list[int]:
-    """The HTTP statuses SGLang's access log shows for POST /flush_cache, oldest first; empty
-    where there is no log to read (a server the runbook attached to)."""
+def flush_statuses(server_log: Path | None, since: int = 0) -> list[int]:
+    """The HTTP statuses SGLang's access log shows for POST /flush_cache from byte ``since`` on,
+    oldest first; empty where there is no log to read (a server the runbook attached to)."""
     if server_log is None or not Path(server_log).is_file():
         return []
-    return [int(m) for m in _FLUSH_LINE.findall(Path(server_log).read_text(errors="replace"))]
+    with open(server_log, "rb") as f:
+        f.seek(since)
+        text = f.read().decode(errors="replace")
+    return [int(m) for m in _FLUSH_LINE.findall(text)]
 
 
 def flush_note(statuses: list[int]) -> str | None:
