@@ -3,8 +3,10 @@ downstream unchanged (readiness, invocation, a tier with both runners, teardown)
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +37,12 @@ def test_process_launcher_end_to_end(tmp_path):
         for runner in ("bench_serving", "builtin"):
             launcher = deploy.get_launcher(p, run) if runner == "bench_serving" else None
             res = run_tier(p, run, make_spec(p, name, t, runner), runner, launcher, out=lambda s: None)
-            assert res.row["completed"] == 6 and res.findings == []
+            assert res.row["completed"] == 6 and res.findings == [], res.findings
+            if runner == "bench_serving":  # a stream with no text keeps bench_serving's TTFT at 0
+                details = json.loads(Path(res.files["jsonl"]).read_text().splitlines()[-1])
+                zeros = sum(t == 0 for t in details["ttfts"])
+                assert res.row["ttft_untimed"] == zeros
+                assert any("streamed no text" in n for n in res.notes) == (zeros > 0), res.notes
     finally:
         deploy.teardown(p, run)
     pid = int((run.path / "logs" / "server.pid").read_text())

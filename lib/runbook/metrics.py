@@ -78,7 +78,16 @@ def summarize(records: Sequence[RequestRecord], duration: float) -> dict[str, An
     peak_tok, peak_req = peaks(ok)
     s["max_output_tokens_per_s"] = peak_tok
     s["max_concurrent_requests"] = peak_req
+    s["ttft_untimed"] = untimed_ttft(records)
     return s
+
+
+def untimed_ttft(records: Sequence[RequestRecord]) -> int:
+    """Completed requests without a first-token time. bench_serving times the first chunk that
+    carries text; a stream whose tokens never decode to text (a random model's incomplete UTF-8)
+    keeps TTFT 0 and still counts as completed, with the requested output length. The builtin
+    client times such a stream at its first chunk, so its count is 0."""
+    return sum(1 for r in records if r.success and r.ttft == 0.0)
 
 
 def peaks(ok: Sequence[RequestRecord]) -> tuple[float, int]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import BenchError, ResultParseError
+from runbook.metrics import records_from_details, untimed_ttft
 from runbook.results import parse_jsonl, parse_printed
 from runbook.runners import RunnerResult, out_path
 from runbook.schema import TierRun
@@ -127,12 +128,19 @@ class BenchServingRunner:
         row["failed"] = sum(1 for e in row.get("errors") or [] if e)
         notes = []
         if "--flush-cache" in argv:
-            note = flush_note(flush_statuses(server_log, since=log_offset))
-            if note:
-                notes.append(note)
-                self.out(note)
-                with log.open("a") as f:  # kept beside bench_serving's own output
-                    f.write(f"\n[runbook] {note}\n")
+            notes.append(flush_note(flush_statuses(server_log, since=log_offset)))
+        row["ttft_untimed"] = untimed = untimed_ttft(records_from_details(row))
+        if untimed:
+            notes.append(f"{untimed} completed request(s) streamed no text (their tokens decoded "
+                         "to nothing, e.g. an incomplete UTF-8 sequence): bench_serving recorded "
+                         "TTFT 0 for them, so mean and median TTFT are understated and "
+                         "E2E ≈ TTFT + TPOT × (output − 1) is not checked on this row")
+        notes = [n for n in notes if n]
+        for note in notes:
+            self.out(note)
+        if notes:
+            with log.open("a") as f:  # kept beside bench_serving's own output
+                f.write("".join(f"\n[runbook] {n}\n" for n in notes))
         if printed_rows and printed_rows[-1].get("max_itl_ms") is not None:
             row["max_itl_ms"] = printed_rows[-1]["max_itl_ms"]  # printed, not written to JSONL
         result = RunnerResult(row, printed, {"jsonl": str(jsonl), "log": str(log)}, None, notes)
