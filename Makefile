@@ -5,14 +5,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup engine engines demo test lint clean-runs
+.PHONY: setup engine engines demo test test-fast test-latest lint lock lock-upgrade clean-runs
 
-$(BIN)/.installed: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+# The venv is exactly requirements.lock (hashes checked, nothing resolved), made anew when the
+# lock changes; pyproject.toml's ranges only feed `make lock`.
+$(BIN)/.installed: requirements.lock scripts/install-lock.sh
+	PY=$(PY) bash scripts/install-lock.sh $(VENV) requirements.lock .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
+
+# Re-resolve pyproject.toml's ranges into requirements.lock and show what changed: `make lock`
+# keeps the pins that still fit, `make lock-upgrade` takes the newest allowed.
+lock: $(BIN)/.installed
+	$(BIN)/python scripts/lock.py
+
+lock-upgrade: $(BIN)/.installed
+	$(BIN)/python scripts/lock.py --upgrade
 
 setup: $(BIN)/.installed
 	bash scripts/setup-host.sh
@@ -39,3 +47,12 @@ lint: setup
 
 test: engines lint
 	$(BIN)/pytest -ra --durations=15 tests
+
+# The inner loop: the unit tests only (no engine, no image build).
+test-fast: $(BIN)/.installed
+	$(BIN)/pytest -q -m "not engine" tests
+
+# The newest versions pyproject.toml allows, in a throwaway venv: unit tests and one invocation
+# test against the miniature. Not CI's (the registry changes under it).
+test-latest: engines
+	PY=$(PY) bash scripts/test-latest.sh

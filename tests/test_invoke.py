@@ -1,6 +1,6 @@
 """Invocation checks against the real SGLang miniature (PASS; vision SKIPPED for the text-only
 model as /model_info says, nothing sent), the vLLM stand-in's vision path (PASS), and FAIL paths
-(a wrong key for real; malformed tool calls through an httpx MockTransport in a unit test)."""
+(a wrong key for real; malformed tool calls through a MockTransport in a unit test)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,19 @@ from runbook.verdicts import FAIL, PASS, SKIPPED
 
 def key(p):
     return secrets.api_key(p)
+
+
+def openai_http():
+    """The HTTP library the installed openai builds on: httpx for 2.x, httpx2 for 3.x (a mocked
+    transport must be that library's, as must the Response a handler returns)."""
+    import importlib
+
+    import openai
+
+    return importlib.import_module("httpx2" if int(openai.__version__.split(".")[0]) >= 3 else "httpx")
+
+
+H = openai_http()
 
 
 @pytest.mark.engine
@@ -65,13 +78,13 @@ def test_malformed_tool_calls_fail_with_what_came_back(monkeypatch):
     """A server whose parser returns a call with the wrong id form and invalid arguments."""
     import json
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request):
         body = json.loads(request.content)
         call = {"id": "call_123", "type": "function",
                 "function": {"name": "get_weather", "arguments": '{"city": "Atlantis"}'}}
         msg = {"role": "assistant", "content": None if body.get("tool_choice") != "none" else "ok",
                "tool_calls": [call] if body.get("tool_choice") != "none" else None}
-        return httpx.Response(200, json={
+        return H.Response(200, json={
             "id": "x", "object": "chat.completion", "created": 0, "model": "m",
             "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls"}],
             "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}})
@@ -93,7 +106,7 @@ def _chat_answers(monkeypatch, handler) -> None:
 
     monkeypatch.setattr(toolcalls, "openai_client", lambda endpoint, api_key=None: OpenAI(
         base_url="http://fake/v1", api_key="k", max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler))))
+        http_client=H.Client(transport=H.MockTransport(handler))))
     monkeypatch.setattr(toolcalls, "_ask", _non_stream_only(toolcalls._ask))
 
 
@@ -134,7 +147,7 @@ def test_a_real_kimi_answer_passes_the_tool_step(monkeypatch):
     only what the parser and server guarantee is asserted."""
     import json
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request):
         body = json.loads(request.content)
         tc = body.get("tool_choice")
         if tc in ("none", "auto"):
@@ -146,7 +159,7 @@ def test_a_real_kimi_answer_passes_the_tool_step(monkeypatch):
                 "id": "functions.get_weather:0", "type": "function",
                 "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}
             finish = "tool_calls"
-        return httpx.Response(200, json={
+        return H.Response(200, json={
             "id": "x", "object": "chat.completion", "created": 0, "model": "m",
             "choices": [{"index": 0, "message": msg, "finish_reason": finish}],
             "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}})
@@ -154,3 +167,19 @@ def test_a_real_kimi_answer_passes_the_tool_step(monkeypatch):
     _chat_answers(monkeypatch, handler)
     chk, _ = invoke.tools("http://fake", "moonshotai/Kimi-K2-Instruct", "auto", parser="kimi_k2")
     assert chk.status == PASS, chk.frame().to_string()
+
+
+def test_the_client_takes_its_timeouts_on_the_installed_openai():
+    """openai 3.x (httpx2) refused the httpx.Timeout the client used to pass: a TypeError at the
+    first call, before any request. Now the first call reaches the network and fails as one."""
+    import openai
+
+    from runbook.invoke.client import TIMEOUTS, openai_client
+
+    client = openai_client("http://127.0.0.1:9")  # the discard port: nothing listens
+    try:
+        assert client.timeout.read == TIMEOUTS["read"] and client.timeout.connect == TIMEOUTS["connect"]
+        with pytest.raises(openai.APIConnectionError):
+            client.models.list()
+    finally:
+        client.close()

@@ -105,6 +105,16 @@ def test_run_folder_holds_what_it_promises(full_run):
     assert "% of decode floor" in (run.path / "index.html").read_text()
     env = json.loads((run.path / "environment.json").read_text())
     assert env["image_id"].startswith("sha256:") and env["engine"] == "sglang" and env["runbook_commit"]
+    # What ran: the lock (and the venv is exactly it), the image's frozen package set after the
+    # pre-install, and the bench client every tier used.
+    from runbook import lockfile
+
+    assert env["runbook"]["lock_digest"] == lockfile.digest() and env["runbook"]["venv_matches_lock"]
+    eng = env["engine_env"]
+    assert eng["measured"] and eng["frozen"] == "sglang-constraints.txt", eng
+    assert eng["matches_frozen"], eng["drift"]
+    assert "tiktoken==" in (run.path / eng["packages_file"]).read_text()  # the pre-install's
+    assert eng["bench_client"] == "sglang.bench_serving 0.5.7" == env["bench_clients"][0]
     pages = {p.stem[3:]: p.read_text() for p in (run.path / "notebooks").glob("*.html")}
     assert len(pages) == 11  # 10 steps + teardown
     # Each page for what it must hold: its step's verdict as the step's table shows it, plots

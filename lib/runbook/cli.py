@@ -133,6 +133,23 @@ def _print_frame(df: Any, fmt: str, number: str) -> None:
         print(df.to_string(index=False, float_format=number.format))
 
 
+def _print_provenance(run_a: str, run_b: str) -> None:
+    """What differs in what ran (lock, image, engine packages, bench client, model), on stderr."""
+    from runbook.provenance import differences, package_changes
+    from runbook.runfolder import read_json
+
+    ea, eb = (read_json(Path(r) / "environment.json") for r in (run_a, run_b))
+    diffs = differences(ea, eb)
+    if not diffs:
+        print("what ran: the same lock, image, engine packages, bench client and model", file=sys.stderr)
+        return
+    print("what ran differs:", file=sys.stderr)
+    for d in diffs:
+        print(f"  {d.what}: {d.a}  vs  {d.b}", file=sys.stderr)
+    for line in package_changes(ea, eb)[:20]:
+        print(f"    host package {line}", file=sys.stderr)
+
+
 def cmd_diff(a: argparse.Namespace) -> int:
     """Per tier and metric: the change from RUN_A to RUN_B, its interval, a verdict; exit 1 on a
     regression beyond the tolerance (a CI job can gate a new image on it)."""
@@ -140,6 +157,7 @@ def cmd_diff(a: argparse.Namespace) -> int:
 
     diffs = diff_runs(a.run_a, a.run_b, a.tier or None)
     _print_frame(table(diffs), a.format, "{:.2f}")
+    _print_provenance(a.run_a, a.run_b)
     bad = [d.tier for d in diffs if d.regression]
     print(f"regression in tier(s) {', '.join(bad)}" if bad else "no regression", file=sys.stderr)
     return 1 if bad else 0
@@ -152,6 +170,7 @@ def cmd_compare_engines(a: argparse.Namespace) -> int:
 
     s = side_by_side(a.run_a, a.run_b, a.tier or None)
     _print_frame(table(s), a.format, "{:.3g}")
+    _print_provenance(a.run_a, a.run_b)
     out = Path(a.out) if a.out else Path(a.run_a).resolve().parent / \
         f"compare-{Path(a.run_a).resolve().name}-vs-{Path(a.run_b).resolve().name}.html"
     print(f"page: {write_page(s, out)}", file=sys.stderr)
@@ -406,9 +425,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=("text", "json"), default="text")
     pr.set_defaults(fn=cmd_params)
 
-    e = sub.add_parser("engine", help="the local engine: base | build | up | down | status")
-    e.add_argument("action", choices=("base", "build", "up", "down", "status"),
-                   help="base: only the Debian base image every local engine image is built FROM")
+    e = sub.add_parser("engine", help="the local engine: base | build | up | down | status | "
+                       "freeze | unfreeze | check")
+    e.add_argument("action", choices=("base", "build", "up", "down", "status", "freeze", "unfreeze",
+                                      "check"),
+                   help="base: only the Debian base image every local engine image is built FROM; "
+                   "freeze: write the built image's packages to its constraints file; unfreeze: "
+                   "hold only torch (the next build re-resolves); check: the built image against "
+                   "its constraints (exit 1 on drift)")
     e.add_argument("-f", "--profile", default="local")
     e.add_argument("-p", "--param", action="append", default=[], help="KEY=VALUE override")
     e.add_argument("--force", action="store_true", help="build: ignore the cache")

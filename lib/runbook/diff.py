@@ -20,6 +20,7 @@ import pandas as pd
 from runbook.compare import WORKLOAD_KEYS, comparability
 from runbook.errors import ParamsError
 from runbook.metrics import RequestRecord, records_from_files
+from runbook.provenance import client_reasons
 from runbook.runfolder import RunFolder
 from runbook.schema import Tolerances
 from runbook.stats import LATENCY_SAMPLES, REGRESSION, Change, change
@@ -77,7 +78,8 @@ def workload_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff_tier(a: TierData, b: TierData, tol: Tolerances) -> TierDiff:
-    reasons = comparability(workload_fields(b.rows[-1]), workload_fields(a.rows[-1]))
+    reasons = comparability(workload_fields(b.rows[-1]), workload_fields(a.rows[-1])) \
+        + client_reasons(a.rows[-1], b.rows[-1])
     if reasons:
         return TierDiff(a.tier, False, reasons, [])
     changes = []

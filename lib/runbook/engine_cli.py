@@ -1,4 +1,5 @@
-"""``runbook engine base | build | up | down | status``: the server without the notebooks.
+"""``runbook engine base | build | up | down | status | freeze | unfreeze | check``: the server
+without the notebooks, and the engine images' frozen package lists.
 
 ``up`` creates a run folder (like any run) and remembers it in ``outputs/engine.json`` so that
 ``down`` and ``status`` find what ``up`` started.
@@ -47,6 +48,8 @@ def run(a: argparse.Namespace) -> int:
                     force=a.force)
         print(rep.as_text())
         return 0
+    if a.action in ("freeze", "unfreeze", "check"):
+        return _frozen(a.action, a.profile, a.param)
     if a.action == "up":
         from runbook import deploy, secrets
 
@@ -84,4 +87,40 @@ def run(a: argparse.Namespace) -> int:
         code = type(e).__name__
     print(json.dumps({"run": str(rf.path), "endpoint": p.endpoint, "health": code,
                       "container": state.get("container"), "ready": state.get("ready")}, indent=2))
+    return 0
+
+
+def _frozen(action: str, profile: str, params: list[str]) -> int:
+    """freeze / unfreeze / check an engine image's constraints file (see engine/freeze.py)."""
+    from runbook.engine import freeze
+    from runbook.engine.build import SUITE, build
+    from runbook.params import load_profile
+
+    p = load_profile(profile, params)
+    if p.container.launcher != "docker" or p.container.build != "local":
+        print(f"profile {profile!r} does not build a local engine image (launcher "
+              f"{p.container.launcher}, build {p.container.build}): freeze from one that does "
+              "(local, local-vllm)")
+        return 2
+    engine = p.server.engine
+    if action == "unfreeze":
+        print(f"{freeze.unfreeze(engine)}: only torch is held; build, test, then freeze again")
+        return 0
+    rep = build(engine, tag=p.container.image)
+    print(rep.as_text())
+    lines = freeze.frozen_lines(freeze.image_freeze(rep.image, p.container.pre_install, p.server.python))
+    target = freeze.constraints_file(engine)
+    moved = freeze.drift(freeze.pins(target.read_text()), freeze.pins("\n".join(lines)))
+    if action == "check":
+        for line in moved:
+            print("  " + line)
+        print(f"{rep.image}: " + (f"{len(moved)} package(s) differ from {target.name}" if moved
+                                  else f"exactly {target.name} ({len(lines)} packages)"))
+        return 1 if moved else 0
+    freeze.write_constraints(engine, lines, profile, rep.image_id, p.container.pre_install)
+    deb = freeze.debian_file(SUITE)
+    deb.write_text(f"# The Debian {SUITE} packages the engines' base image got (written by `runbook "
+                   "engine freeze`).\n" + freeze.image_debian(rep.image))
+    print(f"{target}: {len(lines)} packages; {len(moved)} changed" + "".join(f"\n  {m}" for m in moved))
+    print(f"{deb}: recorded. The image's inputs changed: the next build uses these pins.")
     return 0

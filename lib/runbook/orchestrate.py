@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbook import lockfile
 from runbook.errors import RunbookError
 from runbook.params import PROJECT_ROOT, load_profile
 from runbook.progress import TerminalEcho
@@ -112,7 +113,19 @@ def environment(p: Profile, run: RunFolder) -> dict[str, Any]:
         "host": platform.node(),
         "packages": {k: version(k) for k in ("papermill", "nbconvert", "pandas", "pydantic", "docker",
                                              "openai", "httpx")},
+        # Provenance (runbook diff / compare-engines read it): the lock and the venv, the engine's
+        # packages after the pre-install, and each tier's bench client.
+        "runbook": lockfile.host_record(),
+        "engine_env": st.get("engine_env") or {"measured": False, "why": "no container step ran"},
+        "bench_clients": sorted({str(r.get("client")) for r in _rows(run) if r.get("client")}),
     }
+
+
+def _rows(run: RunFolder) -> list[dict[str, Any]]:
+    f = run.path / "results.jsonl"
+    if not f.is_file():
+        return []
+    return [json.loads(ln) for ln in f.read_text().splitlines() if ln.strip()]
 
 
 def weights_record(p: Profile, staged: dict[str, Any]) -> dict[str, Any]:

@@ -75,3 +75,12 @@ def write_json(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(obj, indent=2, default=str))
     os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A run folder's JSON file, or {} where it is missing or unreadable (an older run)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

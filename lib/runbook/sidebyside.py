@@ -29,6 +29,7 @@ import pandas as pd
 
 from runbook.compare import comparability
 from runbook.diff import TierData, load_pair, workload_fields
+from runbook.provenance import client_reasons
 from runbook.schema import Tolerances
 from runbook.stats import (
     IMPROVEMENT,
@@ -146,7 +147,8 @@ class SideBySide:
 
 
 def compare_tier(a: TierData, b: TierData, tol: Tolerances) -> TierSide:
-    reasons = comparability(workload_fields(b.rows[-1]), workload_fields(a.rows[-1]))
+    reasons = comparability(workload_fields(b.rows[-1]), workload_fields(a.rows[-1])) \
+        + client_reasons(a.rows[-1], b.rows[-1])
     if reasons:
         return TierSide(a.tier, False, reasons, "", [])
     repeats = min(len(a.rows), len(b.rows))

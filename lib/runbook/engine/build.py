@@ -57,11 +57,13 @@ class ImageSpec:
 
 IMAGES = {
     "sglang": ImageSpec("sglang", "runbook-sglang:local", "sglang.Dockerfile",
-                        ("sglang-cpu-requirements.txt", "make_kimi.py", "make_dataset.py",
+                        ("sglang-constraints.txt", "sglang-cpu-requirements.txt",
+                         "make_kimi.py", "make_dataset.py",
                          "patch_torchvision.py", "patch_sglang.py", "install_placeholders.py",
                          "placeholders"), "tiny-kimi"),
     "vllm": ImageSpec("vllm", "runbook-vllm:local", "vllm.Dockerfile",
-                      ("make_model.py", "make_dataset.py", "patch_torchvision.py"), "tiny-llava"),
+                      ("vllm-constraints.txt", "make_model.py", "make_dataset.py",
+                       "patch_torchvision.py"), "tiny-llava"),
 }
 
 
@@ -221,7 +223,9 @@ def _find_labelled(client, repo: str, digest: str):
 
 def ensure_base(client, log: Log = print) -> tuple[str, float]:
     """The Debian base image, bootstrapped once and reused (tag carries its inputs' hash)."""
-    digest = hashlib.sha256(f"{SUITE} minbase {' '.join(BASE_PACKAGES)}".encode()).hexdigest()[:12]
+    # "debian-list": the base records its Debian packages (/etc/runbook/debian-packages.txt).
+    digest = hashlib.sha256(f"{SUITE} minbase {' '.join(BASE_PACKAGES)} debian-list"
+                            .encode()).hexdigest()[:12]
     tag = f"{BASE_REPO}:{SUITE}-{digest}"
     try:
         client.images.get(tag)
@@ -240,6 +244,7 @@ def ensure_base(client, log: Log = print) -> tuple[str, float]:
         if p.returncode != 0:
             raise EngineError("debootstrap failed", log_tail="\n".join(p.stdout.splitlines()[-20:]
                                                                       + p.stderr.splitlines()[-20:]))
+        record_debian_packages(root, log)
         tar_path = Path(tmp) / "rootfs.tar"
         with tarfile.open(tar_path, "w") as tar:
             tar.add(root, arcname=".")
@@ -249,6 +254,31 @@ def ensure_base(client, log: Log = print) -> tuple[str, float]:
     secs = time.monotonic() - t0
     log(f"base image {tag} ready in {secs:.0f} s")
     return tag, secs
+
+
+def record_debian_packages(root: Path, log: Log = print) -> list[str]:
+    """Write the bootstrapped packages (name=version) into the rootfs, and say what moved since
+    the committed list (a Debian mirror serves only a suite's current versions: they are
+    recorded and compared, not requested)."""
+    from runbook.engine.freeze import DEBIAN_LIST, debian_file, pins
+
+    p = subprocess.run(["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-W",
+                        "-f=${Package}==${Version}\n"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise EngineError("cannot list the base image's Debian packages", log_tail=p.stderr[-2000:])
+    lines = sorted(ln for ln in p.stdout.splitlines() if ln.strip())
+    dest = root / DEBIAN_LIST.lstrip("/")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("\n".join(lines) + "\n")
+    committed = debian_file(SUITE)
+    if committed.is_file():
+        from runbook.engine.freeze import drift
+
+        moved = drift(pins(committed.read_text()), pins("\n".join(lines)))
+        if moved:
+            log(f"Debian {SUITE} moved since {committed.name} was frozen ({len(moved)} packages; "
+                "recorded in the image and in each run's environment.json): " + "; ".join(moved[:8]))
+    return lines
 
 
 def build(engine: str = "sglang", tag: str | None = None, force: bool = False,

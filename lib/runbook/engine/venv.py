@@ -25,12 +25,14 @@ from pathlib import Path
 from runbook.engine.build import HERE, image_spec, inputs_hash, torch_source
 from runbook.errors import EngineError
 
-# The steps of sglang.Dockerfile, in its order ({constraints} holds torch at the carried wheel).
+# The steps of sglang.Dockerfile, in its order, each held to the image's frozen versions
+# (sglang-constraints.txt: the image sets PIP_CONSTRAINT to it, the venv passes it to every pip).
+CONSTRAINTS = HERE / "sglang-constraints.txt"
 PIP_STEPS = (
-    ["install", "{wheel}"],
-    ["install", "--no-deps", "sglang==0.5.7"],
+    ["install", "-c", "{constraints}", "{wheel}"],
+    ["install", "-c", "{constraints}", "--no-deps", "sglang==0.5.7"],
     ["install", "-c", "{constraints}", "-r", str(HERE / "sglang-cpu-requirements.txt")],
-    ["install", "--no-deps", "torchao==0.9.0"],
+    ["install", "-c", "{constraints}", "--no-deps", "torchao==0.9.0"],
 )
 FIX_SCRIPTS = ("patch_torchvision.py", "patch_sglang.py", "install_placeholders.py")
 
@@ -86,8 +88,7 @@ def build_venv(venv: Path, weights: Path, data: Path, engine: str = "sglang",
                 shutil.rmtree(target)  # a build that was cut short
             log(f"creating {target}")
             _run([sys.executable, "-m", "venv", str(target)], "venv creation")
-            constraints = target / "runbook-constraints.txt"
-            constraints.write_text("torch==2.13.0\n")
+            constraints = CONSTRAINTS
             torch = torch_src.pip_args()  # a local wheel, or the pin from PyTorch's CPU index
             for step in PIP_STEPS:
                 args = [x for a in step for x in

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from runbook.invoke.client import TIMEOUT, openai_client, row, sglang_endpoints
+from runbook.invoke.client import HTTP_TIMEOUT, openai_client, row, sglang_endpoints
 from runbook.verdicts import FAIL, PASS, SKIPPED, StepChecks
 
 
@@ -95,7 +95,7 @@ def basic(endpoint: str, model: str, api_key: str | None = None, max_tokens: int
     if has_generate:
         t0 = time.perf_counter()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        r = httpx.post(endpoint + "/generate", timeout=TIMEOUT, headers=headers, json={
+        r = httpx.post(endpoint + "/generate", timeout=HTTP_TIMEOUT, headers=headers, json={
             "text": prompt, "sampling_params": {"max_new_tokens": max_tokens, "temperature": 0}})
         body = r.json() if r.status_code == 200 else {}
         meta = body.get("meta_info") or {}

@@ -47,7 +47,10 @@ class AttachedLauncher(DockerLauncher):
         return facts
 
     def pre_install(self) -> ExecResult | None:
-        return None  # whoever started the server installed what it needs
+        """Whoever started the server installed what it needs; what the engine holds is still
+        recorded where its container is here (else the record says it was not measured)."""
+        self.record_engine_env()
+        return None
 
     def start_server(self, cmd: LaunchCommand | None) -> None:
         self.run.update_state(server={"command": f"(attached to {self.p.endpoint}: started outside "

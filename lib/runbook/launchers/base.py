@@ -72,20 +72,80 @@ class Launcher:
         raise NotImplementedError
 
     def pre_install(self) -> ExecResult | None:
-        """The recipe's pre-install step (4.2.2) where the engine lives, its exit code checked."""
+        """The recipe's pre-install step (4.2.2) where the engine lives, its exit code checked;
+        then what the engine's environment holds is recorded (``record_engine_env``)."""
         cmd = self.p.container.pre_install
-        if not cmd:
-            return None
-        cmd = self.pre_install_command(cmd)
-        res = self.exec(["sh", "-c", cmd])
-        self.run.update_state(pre_install={"command": cmd, "code": res.code})
-        if res.code != 0:
-            raise EngineError(f"pre-install `{cmd}` failed with exit code {res.code}",
-                              log_tail="\n".join(res.output.splitlines()[-20:]))
+        res = None
+        if cmd:
+            cmd = self.pre_install_command(cmd)
+            res = self.exec(["sh", "-c", cmd])
+            self.run.update_state(pre_install={"command": cmd, "code": res.code})
+            if res.code != 0:
+                raise EngineError(f"pre-install `{cmd}` failed with exit code {res.code}",
+                                  log_tail="\n".join(res.output.splitlines()[-20:]))
+        self.record_engine_env()
         return res
 
     def pre_install_command(self, cmd: str) -> str:
         return cmd
+
+    def record_engine_env(self) -> dict[str, Any]:
+        """The engine environment's packages after the pre-install (``pip freeze --all`` into the
+        run folder's ``engine-packages.txt``, its digest, and how it differs from the image's
+        frozen list) and the bench client's version (``sglang.bench_serving`` is the image's
+        sglang): the provenance a later run is compared on."""
+        from runbook.engine import freeze
+
+        py = shlex.quote(self.engine_python())
+        rec: dict[str, Any] = {"measured": False}
+        try:
+            res = self.exec(["sh", "-c", f"{py} -m pip freeze --all"], echo=False, timeout_s=180)
+            ver = self.exec([self.engine_python(), "-c", "import sglang; print(sglang.__version__)"],
+                            echo=False, timeout_s=180)
+        except EngineError as e:
+            rec["why"] = e.message
+            self.run.update_state(engine_env=rec)
+            return rec
+        if res.code == 0:
+            lines = sorted((freeze.as_pin(ln) for ln in res.output.splitlines()
+                            if ln.strip() and not ln.startswith(("#", "WARNING", "DEPRECATION"))),
+                           key=str.lower)
+            (self.run.path / "engine-packages.txt").write_text("\n".join(lines) + "\n")
+            rec.update(measured=True, packages_file="engine-packages.txt", packages=len(lines),
+                       packages_digest=freeze.digest(lines))
+            frozen = self.frozen_constraints()
+            if frozen is not None:
+                off = freeze.drift({k: v for k, v in freeze.pins(frozen.read_text()).items()
+                                    if k not in freeze.NOT_FROZEN},
+                                   {k: v for k, v in freeze.pins("\n".join(lines)).items()
+                                    if k not in freeze.NOT_FROZEN})
+                rec.update(frozen=frozen.name, matches_frozen=not off, drift=off[:50])
+        else:
+            rec["why"] = f"pip freeze exited {res.code}"
+        deb = self.exec(["sh", "-c", f"cat {freeze.DEBIAN_LIST} 2>/dev/null || "
+                         "dpkg-query -W -f='${Package}==${Version}\\n' 2>/dev/null | sort"],
+                        echo=False, timeout_s=60)
+        deb_lines = [ln for ln in deb.output.splitlines() if "==" in ln]
+        if deb.code == 0 and deb_lines:
+            rec.update(debian_packages=len(deb_lines), debian_digest=freeze.digest(deb_lines))
+        last = ver.output.strip().splitlines()[-1:] if ver.code == 0 else []
+        rec["bench_client"] = f"sglang.bench_serving {last[0]}" if last else None
+        self.run.update_state(engine_env=rec)
+        return rec
+
+    def engine_python(self) -> str:
+        """The engine's interpreter, as a command where the engine lives."""
+        return self.p.server.python
+
+    def frozen_constraints(self) -> Path | None:
+        """The frozen package list this engine was built from (a locally built image or the
+        process launcher's venv); None for an image from elsewhere."""
+        from runbook.engine import freeze
+
+        if self.p.container.build == "local" or self.name == "process":
+            f = freeze.constraints_file(self.p.server.engine)
+            return f if f.is_file() else None
+        return None
 
     def start_server(self, cmd: LaunchCommand) -> None:
         raise NotImplementedError

@@ -28,9 +28,16 @@ class ProcessLauncher(Launcher):
         return facts
 
     def pre_install_command(self, cmd: str) -> str:
-        """The pre-install with the engine's own interpreter, as inside the container."""
+        """The pre-install with the engine's own interpreter, as inside the container, held to the
+        image's frozen versions as the image's PIP_CONSTRAINT holds it there."""
+        from runbook.engine.venv import CONSTRAINTS
+
         py = expand(self.p.server.python, self.p, self.run)
-        return cmd.replace("pip install", f"{shlex.quote(py)} -m pip install", 1)
+        pip = f"{shlex.quote(py)} -m pip install -c {shlex.quote(str(CONSTRAINTS))}"
+        return cmd.replace("pip install", pip, 1)
+
+    def engine_python(self) -> str:
+        return expand(self.p.server.python, self.p, self.run)
 
     def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
              echo: bool = True, out: Out | None = None) -> ExecResult:

@@ -65,6 +65,21 @@ class BenchServingRunner:
         self.python = python
         self.flush_endpoint = flush_endpoint  # the server has /flush_cache (SGLang)
 
+    def client_version(self) -> str | None:
+        """``sglang.bench_serving X.Y.Z``: the sglang where the tier runs (asked once). Two runs
+        measured by different client versions are not silently comparable (diff, compare-engines)."""
+        if not hasattr(self, "_client"):
+            argv = [self.python, "-c", "import sglang; print(sglang.__version__)"]
+            if self.launcher is not None:
+                res = self.launcher.exec(argv, echo=False, timeout_s=180)
+                code, output = res.code, res.output
+            else:
+                p = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+                code, output = p.returncode, p.stdout
+            last = output.strip().splitlines()[-1:] if code == 0 else []
+            self._client = f"sglang.bench_serving {last[0]}" if last else None
+        return self._client
+
     def check_dataset(self, spec: TierRun) -> int:
         """Count the dataset file's usable conversations where bench_serving will read it,
         before the tier runs; too few is an error naming the file, its count and the setting."""
@@ -124,7 +139,7 @@ class BenchServingRunner:
             printed = _block_text(output)
         except ResultParseError:
             printed_rows, printed = [], ""
-        row = {**row, **spec.workload_fields(), "runner": self.name}
+        row = {**row, **spec.workload_fields(), "runner": self.name, "client": self.client_version()}
         row["failed"] = sum(1 for e in row.get("errors") or [] if e)
         notes = []
         if "--flush-cache" in argv:

@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
+from runbook import __version__
 from runbook.errors import BenchError
 from runbook.metrics import RequestRecord, summarize
 from runbook.progress import Progress
@@ -36,6 +37,8 @@ from runbook.runners import RunnerResult, out_path
 from runbook.schema import TierRun
 from runbook.workload import Workload
 
+# The builtin client's identity in a row: the runbook's version (its code is the runbook's own).
+CLIENT = f"runbook builtin {__version__}"
 PROMPT_SEED_OFFSET = 7919  # prompt token ids come from their own stream, lengths stay exact
 FLUSH_RETRY_S = 5.0  # how long a refused /flush_cache (the scheduler's last batch not yet cleared) is retried
 
@@ -346,7 +349,7 @@ class BuiltinRunner:
     def run(self, spec: TierRun, out_dir: Path) -> RunnerResult:
         records, duration, notes = _run_coro(self._run(spec))
         row = {**spec.workload_fields(), **summarize(records, duration), "runner": self.name,
-               "total_output_tokens_retokenized": None}
+               "client": CLIENT, "total_output_tokens_retokenized": None}
         rec_file = out_path(out_dir, spec, self.name, ".records.jsonl")
         with open(rec_file, "w") as fh:
             for r in records:
