@@ -67,5 +67,6 @@ def test_diff_names_what_ran_differently_on_the_terminal(tmp_path):
     p = subprocess.run([sys.executable, "-m", "runbook", "diff", str(a), str(b)],
                        capture_output=True, text=True)
     assert "what ran differs" in p.stderr and "runbook lock: sha256:aa  vs  sha256:bb" in p.stderr
-    p = subprocess.run([sys.executable, "-m", "runbook", "diff", str(a), str(a)], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-m", "runbook", "diff", str(a), str(a)],
+                       capture_output=True, text=True)
     assert "the same lock, image" in p.stderr
