@@ -32,8 +32,8 @@ def argv_for(client: str, url: str, prompts: int, a: argparse.Namespace, tmp: st
         return loopback.bench_serving_argv(url, prompts, a.concurrency, 16, a.tokens, 1.0,
                                            f"{tmp}/bs.jsonl")
     return [sys.executable, "-c", (
-        "from pathlib import Path; from runbook.schema import TierRun;"
-        "from runbook.runners.builtin import BuiltinRunner;"
+        "from pathlib import Path; from runbook.core.schema import TierRun;"
+        "from runbook.measure.runners.builtin import BuiltinRunner;"
         f"s=TierRun(tier='cap', concurrency={a.concurrency}, num_prompts={prompts}, input_len=16,"
         f" output_len={a.tokens}, range_ratio=1.0,"
         f" endpoint={url!r}, model='tiny-kimi', flush_cache=False);"

@@ -14,7 +14,7 @@ engine's noise; bench_serving runs from the engine venv on this host, beside the
 --formats: the builtin runner's prompt formats (token_ids, text). --placement (engine server):
 where the builtin client runs — ``host`` (where the runbook runs it: this process) or ``engine``
 (inside the engine's container, where bench_serving runs, by ``docker exec python3 -m
-runbook.runners.builtin`` with the lib copied in), so that only the client code differs. On a
+runbook.measure.runners.builtin`` with the lib copied in), so that only the client code differs. On a
 small CPU host the engine's threads and the client share two cores and where the client runs
 moves the engine's speed; on a GPU node it does not.
 
@@ -38,14 +38,14 @@ from typing import Any
 import loopback  # bench/, beside this script
 import pandas as pd
 
-from runbook.launchers import get_launcher
-from runbook.load.run import run_tier
-from runbook.load.tiers import make_spec, resolve_tier, serving
-from runbook.params import load_profile
-from runbook.results import parse_jsonl
-from runbook.runfolder import RunFolder
-from runbook.runners.builtin import BuiltinRunner
-from runbook.schema import TierRun
+from runbook.benchmark.run import run_tier
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.core.schema import TierRun
+from runbook.deploy.launchers import get_launcher
+from runbook.measure.results import parse_jsonl
+from runbook.measure.runners.builtin import BuiltinRunner
+from runbook.measure.tiers import make_spec, resolve_tier, serving
 
 METRICS = ("output_throughput", "median_ttft_ms", "median_tpot_ms", "median_itl_ms")
 LIB = Path(__file__).resolve().parents[1] / "lib" / "runbook"
@@ -54,7 +54,7 @@ Measure = Callable[[str, str, Any], dict]  # (variant, tier name, tier) -> resul
 
 def builtin_in_engine(launcher: Any, spec: TierRun, lib: str) -> dict:
     """One builtin tier run inside the engine's container; its result row."""
-    res = launcher.exec(["python3", "-m", "runbook.runners.builtin",
+    res = launcher.exec(["python3", "-m", "runbook.measure.runners.builtin",
                          json.dumps(spec.model_dump()), "/tmp/runbook-fidelity"],
                         env={"PYTHONPATH": lib.rsplit("/", 1)[0]}, echo=False)
     line = next((ln for ln in res.output.splitlines() if ln.startswith("RUNBOOK_ROW ")), None)

@@ -88,8 +88,8 @@ def start(port: int, ttft_ms: float = 0.0, itl_ms: float = 0.0) -> subprocess.Po
 def bench_serving_argv(url: str, prompts: int, concurrency: int, input_len: int, tokens: int,
                        range_ratio: float, output_file: str, seed: int = 1) -> list[str]:
     """The runner's bench_serving command (``bench_argv``), from the engine venv, against ``url``."""
-    from runbook.runners.bench_serving import bench_argv
-    from runbook.schema import TierRun
+    from runbook.core.schema import TierRun
+    from runbook.measure.runners.bench_serving import bench_argv
 
     if not ENGINE_PY.exists():
         raise SystemExit(f"no engine venv at {ENGINE_PY}: run `runbook engine build -f local-process`")

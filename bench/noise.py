@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from runbook.launchers import get_launcher
-from runbook.load.run import choose_runner, run_repeats
-from runbook.load.session import serving
-from runbook.load.tiers import resolve_tier
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
-from runbook.stats import repeat_intervals
+from runbook.benchmark.run import choose_runner, run_repeats
+from runbook.benchmark.session import serving
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy.launchers import get_launcher
+from runbook.judge.stats import repeat_intervals
+from runbook.measure.tiers import resolve_tier
 
 
 def main() -> None:

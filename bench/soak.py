@@ -17,11 +17,11 @@ import os
 import time
 from pathlib import Path
 
-from runbook.load.session import serving
-from runbook.load.tiers import make_spec, resolve_tier
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
-from runbook.runners.builtin import BuiltinRunner
+from runbook.benchmark.session import serving
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.measure.runners.builtin import BuiltinRunner
+from runbook.measure.tiers import make_spec, resolve_tier
 
 
 def rss_mb() -> float:

@@ -15,7 +15,7 @@ import csv
 import time
 from pathlib import Path
 
-from runbook import telemetry
+from runbook.measure import telemetry
 
 
 def load(seconds: float) -> str:

@@ -25,14 +25,15 @@ run_dir: str = ""  # run folder to continue (empty: a new outputs/<run-id>/)
 overrides: list = []  # profile overrides as for the CLI -p option (dotted key, equals sign, value)
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "preflight")
 
 # %%
-from runbook import nbtools, preflight
+from runbook.deploy import preflight
+from runbook.notebook import plumbing
 
-step = nbtools.open_step("preflight", globals())
+step = plumbing.open_step("preflight", globals())
 
 # %% [markdown]
 # ## Checks

@@ -31,14 +31,15 @@ timeout_s: float = 0.0  # readiness timeout in seconds (0.0: the profile's)
 teardown_after: bool = False  # stop the server and remove the container at the end of this notebook
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "server")
 
 # %%
-from runbook import cluster, deploy, nbtools, server
+from runbook.deploy import cluster, server, steps as deploy
+from runbook.notebook import plumbing
 
-step = nbtools.open_step("server", globals())
+step = plumbing.open_step("server", globals())
 launcher = deploy.get_launcher(step.profile, step.run)
 
 # %% [markdown]

@@ -25,14 +25,15 @@ overrides: list = []  # profile overrides as for the CLI -p option (dotted key, 
 max_tokens: int = 16  # tokens per answer
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "basic")
 
 # %%
-from runbook import invoke, nbtools
+from runbook import invoke
+from runbook.notebook import plumbing
 
-step = nbtools.open_step("basic", globals())
+step = plumbing.open_step("basic", globals())
 
 # %% [markdown]
 # ## Checks

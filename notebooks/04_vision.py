@@ -28,14 +28,15 @@ overrides: list = []  # profile overrides as for the CLI -p option (dotted key, 
 image: str = ""  # an extra image: a local path or an http(s)/data URL (empty: none)
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "vision")
 
 # %%
-from runbook import invoke, nbtools
+from runbook import invoke
+from runbook.notebook import plumbing
 
-step = nbtools.open_step("vision", globals())
+step = plumbing.open_step("vision", globals())
 
 # %% [markdown]
 # ## Checks

@@ -31,14 +31,15 @@ tool_choice: str = ""  # auto | required | a function name (empty: the profile's
 max_tokens: int = 1024  # token limit of each tool-calling answer
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "tools")
 
 # %%
-from runbook import invoke, nbtools
+from runbook import invoke
+from runbook.notebook import plumbing
 
-step = nbtools.open_step("tools", globals())
+step = plumbing.open_step("tools", globals())
 
 # %% [markdown]
 # ## Checks

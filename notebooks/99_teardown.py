@@ -22,12 +22,13 @@ run_dir: str = ""  # run folder to continue (empty: a new outputs/<run-id>/)
 overrides: list = []  # profile overrides as for the CLI -p option (dotted key, equals sign, value)
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "teardown")
 
 # %%
-from runbook import deploy, nbtools
+from runbook.deploy import steps as deploy
+from runbook.notebook import plumbing
 
-step = nbtools.open_step("teardown", globals())
+step = plumbing.open_step("teardown", globals())
 deploy.teardown(step.profile, step.run)

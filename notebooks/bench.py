@@ -54,19 +54,20 @@ endpoint: str = ""  # server base URL (empty: the profile's)
 tag: str = ""  # free-form tag written into the result
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "bench")
 
 # %%
-from runbook import nbtools
-from runbook.load import session, tiers, view
+from runbook.benchmark import session
+from runbook.notebook import plumbing, stepparams
+from runbook.report import views
 
-step = nbtools.open_step("bench", globals())
+step = plumbing.open_step("bench", globals())
 
 
 # %%
-tier_name, workload = tiers.resolve_notebook_tier(step.profile, tier, **step.params.tier_values())
+tier_name, workload = stepparams.resolve_notebook_tier(step.profile, tier, **step.params.tier_values())
 print(f"tier {tier_name}: {workload}")
 
 # %% [markdown]
@@ -99,19 +100,19 @@ result.intervals()
 # ## Consistency and workload checks
 
 # %% tags=["verdicts"]
-view.findings_table(result)
+views.findings_table(result)
 
 # %% [markdown]
 # ## Against the published reference
 
 # %% tags=["verdicts"]
-view.comparison_view(result)
+views.comparison_view(result)
 
 # %% [markdown]
 # ## Distributions, timeline and telemetry (`telemetry.csv`: GPU and host, once a second)
 
 # %%
-view.plots(result)
+views.plots(result)
 
 # %% [markdown]
 # ## Stop what this notebook started, then the tier's verdict

@@ -34,14 +34,15 @@ overrides: list = []  # profile overrides as for the CLI -p option (dotted key, 
 results: list = []  # runs to report: run folder names, paths (from the project root) or result files (empty: only the reference)
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "report")
 
 # %%
-from runbook import nbtools, report
+from runbook.notebook import plumbing
+from runbook.report import runs as report
 
-step = nbtools.open_step("report", globals())
+step = plumbing.open_step("report", globals())
 rep = report.build(step, results)
 
 # %% [markdown]

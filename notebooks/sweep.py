@@ -42,19 +42,20 @@ runner: str = "auto"  # auto (the profile's) | bench_serving | builtin
 endpoint: str = ""  # server base URL (empty: the profile's)
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
-from runbook import form
+from runbook.notebook import form
 
 form.show(globals(), "sweep")
 
 # %%
-from runbook import nbtools, sweep
-from runbook.load import session
+from runbook.benchmark import session
+from runbook.notebook import plumbing, stepparams
+from runbook.report import views
 
-step = nbtools.open_step("sweep", globals())
+step = plumbing.open_step("sweep", globals())
 
 # %%
-sw = sweep.resolve_sweep(step.profile, **step.params.sweep_values())
-headline = sweep.placeholder()
+sw = stepparams.resolve_sweep(step.profile, **step.params.sweep_values())
+headline = views.placeholder()
 
 # %% [markdown]
 # ## The server (started here only if none answers)
@@ -68,7 +69,7 @@ server.describe()
 
 # %%
 result = server.sweep(sw)
-sweep.publish(result, step.run, headline)
+views.publish(result, step.run, headline)
 
 # %% [markdown]
 # ## Points (per GPU: divided by the GPUs preflight counted; CPU: the whole machine)
@@ -80,7 +81,7 @@ result.frame()
 # ## Throughput per GPU against interactivity, and latency against concurrency
 
 # %%
-sweep.plots(result)
+views.sweep_plots(result)
 
 # %% [markdown]
 # ## Stop what this notebook started

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runbook import lockfile
+from runbook.core import lockfile
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = "3.11"  # environment.yml's and the engine images' (Debian bookworm) Python

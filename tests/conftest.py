@@ -23,7 +23,7 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def reference():
-    from runbook.reference import load_reference
+    from runbook.judge.reference import load_reference
 
     return load_reference()
 
@@ -129,9 +129,9 @@ def auth() -> dict[str, str]:
 
 
 def _deployed(profile: str, port: int, name: str, root):
-    from runbook import deploy
-    from runbook.params import load_profile
-    from runbook.runfolder import RunFolder
+    from runbook.core.params import load_profile
+    from runbook.core.runfolder import RunFolder
+    from runbook.deploy import steps as deploy
 
     p = load_profile(profile, [f"server.port={port}", f"container.name={name}",
                                f"target.endpoint=http://127.0.0.1:{port}",
@@ -146,7 +146,7 @@ def _deployed(profile: str, port: int, name: str, root):
 def engine(engine_image, tmp_path_factory):
     """One SGLang miniature for the integration tests that only read from it, deployed through
     the lib the notebooks use."""
-    from runbook import deploy
+    from runbook.deploy import steps as deploy
 
     p, run = _deployed("local", ENGINE_PORT, ENGINE_NAME, tmp_path_factory.mktemp("runs"))
     yield p, run
@@ -156,7 +156,7 @@ def engine(engine_image, tmp_path_factory):
 @pytest.fixture(scope="module")
 def vllm_engine(vllm_image, tmp_path_factory):
     """The vLLM stand-in, for its own module's tests (then stopped: one engine at a time)."""
-    from runbook import deploy
+    from runbook.deploy import steps as deploy
 
     p, run = _deployed("local-vllm", free_port(), cname("vllm"), tmp_path_factory.mktemp("runs"))
     yield p, run

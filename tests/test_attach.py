@@ -14,8 +14,8 @@ import httpx
 import pandas as pd
 import pytest
 
+from runbook.core.runfolder import RunFolder
 from runbook.orchestrate import StepSpec, run_all
-from runbook.runfolder import RunFolder
 
 from .conftest import API_KEY_ENV, ENGINE_NAME, ENGINE_PORT
 

@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from runbook.errors import BenchError
-from runbook.launchers import get_launcher
-from runbook.load.run import run_tier
-from runbook.load.tiers import make_spec, resolve_tier
-from runbook.workload import Workload, random_lengths
+from runbook.benchmark.run import run_tier
+from runbook.core.errors import BenchError
+from runbook.deploy.launchers import get_launcher
+from runbook.measure.tiers import make_spec, resolve_tier
+from runbook.measure.workload import Workload, random_lengths
 
 pytestmark = pytest.mark.engine
 
@@ -40,7 +40,7 @@ def test_bench_serving_in_a_container_another_run_started(engine, tmp_path):
     """A second run (bench.ipynb standalone, a script) reuses the server the first one started:
     the container has the FIRST run's folder mounted, yet bench_serving's output lands in the
     second run's folder, and nothing is left in the container."""
-    from runbook.runfolder import RunFolder
+    from runbook.core.runfolder import RunFolder
 
     p, first = engine
     snapshot = lambda: {q: q.stat().st_mtime_ns for q in first.path.rglob("*") if q.is_file()  # noqa: E731
@@ -103,7 +103,7 @@ def test_comparability_is_judged_on_measured_facts_not_labels(engine, tmp_path):
     """A profile LABELLED as the recipe's setup (MI300X x8, TP 8) pointed at the CPU miniature:
     the tier is not comparable — the node's GPUs and the server's own TP say so — and the
     capabilities record the steps share was asked once and kept in state.json."""
-    from runbook.runfolder import RunFolder
+    from runbook.core.runfolder import RunFolder
 
     p, _ = engine
     labelled = p.model_copy(update={

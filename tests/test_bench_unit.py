@@ -13,14 +13,15 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
-from runbook.errors import BenchError, ParamsError
-from runbook.load.tiers import resolve_notebook_tier, resolve_tier
-from runbook.metrics import RequestRecord, summarize
-from runbook.params import load_profile
-from runbook.runners.bench_serving import bench_argv, flush_note, flush_statuses
-from runbook.runners.builtin import BuiltinRunner
-from runbook.schema import TierRun
-from runbook.workload import Workload, fingerprint, random_lengths
+from runbook.core.errors import BenchError, ParamsError
+from runbook.core.params import load_profile
+from runbook.core.schema import TierRun
+from runbook.measure.metrics import RequestRecord, summarize
+from runbook.measure.runners.bench_serving import bench_argv, flush_note, flush_statuses
+from runbook.measure.runners.builtin import BuiltinRunner
+from runbook.measure.tiers import resolve_tier
+from runbook.measure.workload import Workload, fingerprint, random_lengths
+from runbook.notebook.stepparams import resolve_notebook_tier
 
 
 @pytest.fixture(scope="module")

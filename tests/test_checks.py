@@ -3,8 +3,8 @@ first-token time: the row CI saw (a 1-token request whose token decoded to no te
 
 from __future__ import annotations
 
-from runbook.checks import check_result
-from runbook.metrics import RequestRecord, records_from_details, summarize, untimed_ttft
+from runbook.judge.checks import check_result
+from runbook.measure.metrics import RequestRecord, records_from_details, summarize, untimed_ttft
 
 
 def _row(untimed: bool) -> dict:

@@ -89,7 +89,7 @@ def test_bad_input_fails_before_side_effects(args, phrase, tmp_path):
 
 def _high_tier_block(tmp_path):
     """A printed block (no prompt count, lengths or seed in it) with the high tier's totals."""
-    from runbook.results import format_block
+    from runbook.measure.results import format_block
 
     d = 446.7
     row = {"backend": "sglang", "request_rate": float("inf"), "max_concurrency": 100, "completed": 500,

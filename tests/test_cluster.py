@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from runbook.cluster import plan, show
-from runbook.errors import ParamsError
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
+from runbook.core.errors import ParamsError
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy.cluster import plan, show
 
 
 def test_multi_node_tp_gives_each_rank_its_command():

@@ -18,10 +18,10 @@ import sys
 
 import pytest
 
-from runbook.browser import check_page, chromium
-from runbook.checks import check_result, workload_of
+from runbook.core.params import load_profile
+from runbook.judge.checks import check_result, workload_of
 from runbook.orchestrate import StepSpec, default_steps, run_all
-from runbook.params import load_profile
+from runbook.report.browser import check_page, chromium
 
 from .conftest import API_KEY_ENV, cname, container_gone, free_port
 
@@ -63,7 +63,7 @@ def _steps(run) -> dict[str, tuple[str, str]]:
 
 
 def test_both_engines_served_the_same_model_and_ran_every_tier(pair, root):
-    from runbook.weights import manifest_digest, parse_manifest
+    from runbook.deploy.weights import manifest_digest, parse_manifest
 
     (_, run_v), (code_s, run_s) = pair["vllm"], pair["sglang"]
     sv, ss = _steps(run_v), _steps(run_s)

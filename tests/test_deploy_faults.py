@@ -9,11 +9,11 @@ import time
 import docker
 import pytest
 
-from runbook import deploy
-from runbook.errors import EngineError, ServerNotReady
-from runbook.launchers import get_launcher
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
+from runbook.core.errors import EngineError, ServerNotReady
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy import steps as deploy
+from runbook.deploy.launchers import get_launcher
 
 from .conftest import cname, container_gone, free_port
 

@@ -12,13 +12,13 @@ import sys
 
 import pytest
 
+from runbook.benchmark.run import run_repeats
 from runbook.cli import main
-from runbook.load.run import run_repeats
-from runbook.load.tiers import resolve_tier
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.judge.stats import NO_CHANGE, REGRESSION, repeat_intervals
+from runbook.measure.tiers import resolve_tier
 from runbook.orchestrate import StepSpec, run_all
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
-from runbook.stats import NO_CHANGE, REGRESSION, repeat_intervals
 
 from .conftest import ROOT, free_port
 
@@ -111,7 +111,7 @@ def test_the_report_step_judges_a_run_against_its_baseline_and_the_index_shows_i
 
 
 def test_a_baseline_that_is_no_run_folder_is_refused_before_anything(tmp_path, capsys):
-    from runbook.runfolder import OUTPUTS
+    from runbook.core.runfolder import OUTPUTS
 
     before = set(OUTPUTS.glob("*")) if OUTPUTS.exists() else set()
     assert main(["run", "--baseline", str(tmp_path / "nothing-here")]) == 2

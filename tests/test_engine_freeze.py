@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from runbook.core.errors import EngineError
+from runbook.core.params import load_profile
 from runbook.engine import build, freeze
-from runbook.errors import EngineError
-from runbook.params import load_profile
 
 
 def test_constraints_are_generated_pins_of_every_image(root):

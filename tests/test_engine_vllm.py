@@ -93,8 +93,9 @@ def test_generated_model_is_byte_identical_when_regenerated(vllm_engine, root):
 
 def test_vision_check_really_sends_images(vllm_engine):
     """The runbook's vision step on a model that sees images (the SGLang miniature is text only)."""
-    from runbook import invoke, secrets
-    from runbook.verdicts import PASS
+    from runbook import invoke
+    from runbook.core import secrets
+    from runbook.core.verdicts import PASS
 
     p, _ = vllm_engine
     chk, calls = invoke.vision(p.endpoint, p.target.model, secrets.api_key(p))

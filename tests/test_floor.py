@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from runbook.floor import (
+from runbook.judge.reference import load_reference
+from runbook.measure.floor import (
     Shape,
     decode_floor,
     expected_experts,
@@ -19,7 +20,6 @@ from runbook.floor import (
     tier_floors,
     weight_bytes_of,
 )
-from runbook.reference import load_reference
 
 # small enough to count by hand
 TOY = {"hidden_size": 8, "num_attention_heads": 2, "qk_nope_head_dim": 3, "qk_rope_head_dim": 1,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import ipywidgets as W
 import pytest
 
-from runbook import form, nbparams, progress
+from runbook.core import progress
+from runbook.notebook import form, stepparams
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def session(tmp_path, monkeypatch):
 
 def _defaults(step):
     return {n: f.get_default(call_default_factory=True)
-            for n, f in nbparams.MODELS[step].model_fields.items() if n != "step"}
+            for n, f in stepparams.MODELS[step].model_fields.items() if n != "step"}
 
 
 def test_inert_without_a_notebook_session(monkeypatch):
@@ -99,15 +100,15 @@ def test_the_report_offers_the_existing_runs(session, tmp_path, monkeypatch):
 
 
 def test_nbparams_errors_name_the_field():
-    from runbook.errors import ParamsError
+    from runbook.core.errors import ParamsError
 
     with pytest.raises(ParamsError, match="concurrency must be an integer, got 'abc'"):
-        nbparams.validate("bench", {"concurrency": "abc"})
+        stepparams.validate("bench", {"concurrency": "abc"})
     with pytest.raises(ParamsError, match=r"repeats must be ≥ 1 and ≤ 20, or 0 for the tier's"):
-        nbparams.validate("bench", {"repeats": 30})
+        stepparams.validate("bench", {"repeats": 30})
     with pytest.raises(ParamsError, match="allowed: 'auto', 'bench_serving', 'builtin'"):
-        nbparams.validate("bench", {"runner": "vllm_bench"})
-    ok = nbparams.validate("bench", {"request_rate": "inf", "overrides": "a=1,b=2"})
+        stepparams.validate("bench", {"runner": "vllm_bench"})
+    ok = stepparams.validate("bench", {"request_rate": "inf", "overrides": "a=1,b=2"})
     assert ok.request_rate == float("inf") and ok.overrides == ["a=1", "b=2"]
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from runbook.errors import ResultParseError
-from runbook.reference import load_reference
-from runbook.results import format_block, parse_text
+from runbook.core.errors import ResultParseError
+from runbook.judge.reference import load_reference
+from runbook.measure.results import format_block, parse_text
 
 REF = load_reference()
 BLOCK = format_block(REF.loc["high"].to_dict())

@@ -7,10 +7,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from runbook import invoke, secrets
-from runbook.errors import CheckFailed
+from runbook import invoke
+from runbook.core import secrets
+from runbook.core.errors import CheckFailed
+from runbook.core.verdicts import FAIL, PASS, SKIPPED
 from runbook.invoke import toolcalls
-from runbook.verdicts import FAIL, PASS, SKIPPED
 
 
 def key(p):

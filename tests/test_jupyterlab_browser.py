@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from runbook.browser import chromium
+from runbook.report.browser import chromium
 
 from .conftest import DATA, ROOT
+
+pytestmark = pytest.mark.browser
 
 TOKEN = "runbook-browser-test"
 
@@ -34,7 +36,7 @@ def _free_port() -> int:
 
 def _run_folder(outputs: Path, name: str, throughput: float) -> None:
     """A run folder whose results.jsonl holds one parsed bench_serving block (medium tier)."""
-    from runbook.report import gather
+    from runbook.report.runs import gather
 
     block = (DATA / "bench_serving_0.5.23_block.txt").read_text().replace(
         "Output token throughput (tok/s):         298.41",
@@ -153,7 +155,7 @@ def test_a_form_value_changes_the_outputs_below_in_jupyterlab(lab, tmp_path):
         page.screenshot(path=str(shots / "2-form-changed.png"), full_page=True)
 
         # Run the cells below the form in the live kernel, as the form says.
-        page.locator(".jp-Cell").filter(has_text="nbtools.open_step(").first.click()
+        page.locator(".jp-Cell").filter(has_text="plumbing.open_step(").first.click()
         _menu(page, "Run", "Run Selected Cell and All Below")
         _wait_idle(page)
         page.screenshot(path=str(shots / "3-cells-below-rerun.png"), full_page=True)

@@ -3,17 +3,21 @@ parser, inside the stand-in image: the recipe's 0.5.7 profiles by the image's SG
 MI300X profile by 0.5.12's (its wheel fetched once), and every node's command of the multi-node
 plans — the disaggregated pair's router by sglang-router's own parser; and every vLLM profile's by
 vLLM's own parser in the local vLLM image. A flag that does not exist, or a value outside a flag's
-choices (a tool parser the engine does not register), fails."""
+choices (a tool parser the engine does not register), fails.
+
+Marked ``index``: the first run downloads SGLang 0.5.12's and sglang-router's wheels from the
+package index (cached by version after that), so it needs the index the engine images use.
+`make test` runs it; `pytest -m "not index"` leaves it out on a machine without one."""
 
 from __future__ import annotations
 
 import pytest
 
+from runbook.core.params import available_profiles, load_profile
+from runbook.deploy.launchcheck import IMAGE_SGLANG, parse_launches, profile_launches
 from runbook.engine.venv import shared_cache
-from runbook.launchcheck import IMAGE_SGLANG, parse_launches, profile_launches
-from runbook.params import available_profiles, load_profile
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.index]
 
 
 def test_every_profile_launch_is_accepted_by_its_sglang_release(engine_image):
@@ -48,7 +52,7 @@ def test_every_profile_launch_is_accepted_by_its_sglang_release(engine_image):
 def test_every_vllm_profile_launch_is_accepted_by_vllms_own_parser(vllm_image):
     """The vLLM profiles (the MI300X side-by-side profile, and the local ones) through vLLM's
     ``make_arg_parser`` in the local vLLM image, their tool parser looked up in vLLM's registry."""
-    from runbook.launchcheck import parse_vllm_launches, vllm_launches
+    from runbook.deploy.launchcheck import parse_vllm_launches, vllm_launches
 
     launches = vllm_launches([load_profile(n) for n in available_profiles()])
     assert {"mi300x-kimi-k2-vllm", "local-vllm", "local-vllm-kimi576"} <= set(launches)

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from runbook.errors import ServerNotReady
-from runbook.launchers.process import ProcessLauncher
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
+from runbook.core.errors import ServerNotReady
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy.launchers.process import ProcessLauncher
 
 
 def _launcher_with_dead_pid(tmp_path) -> ProcessLauncher:
@@ -56,8 +56,8 @@ def test_exit_code_none_while_the_server_runs(tmp_path):
 
 def _docker_launcher(p, run):
     """The Docker launcher's path mapping without a daemon (only the profile's volumes matter)."""
-    from runbook.launchers.base import Launcher
-    from runbook.launchers.docker import DockerLauncher
+    from runbook.deploy.launchers.base import Launcher
+    from runbook.deploy.launchers.docker import DockerLauncher
 
     launcher = DockerLauncher.__new__(DockerLauncher)
     Launcher.__init__(launcher, p, run)
@@ -67,8 +67,8 @@ def _docker_launcher(p, run):
 @pytest.mark.parametrize("profile, home", [("mi300x-kimi-k2", "/work/data/hf"),
                                            ("mi300x-kimi-k2-hardened", "/root/.cache/huggingface")])
 def test_the_server_loads_the_staged_hub_copy_offline_at_its_commit(tmp_path, profile, home):
-    from runbook.deploy import weights_for_server
-    from runbook.server import launch_command
+    from runbook.deploy.server import launch_command
+    from runbook.deploy.steps import weights_for_server
 
     p = load_profile(profile, ["target.weights_dir=/data/hf"])
     run = RunFolder.create("w", tmp_path)
@@ -80,8 +80,8 @@ def test_the_server_loads_the_staged_hub_copy_offline_at_its_commit(tmp_path, pr
 
 
 def test_the_hub_token_reaches_a_downloading_server_masked(tmp_path, monkeypatch):
-    from runbook.deploy import weights_for_server
-    from runbook.server import launch_command
+    from runbook.deploy.server import launch_command
+    from runbook.deploy.steps import weights_for_server
 
     monkeypatch.setenv("HF_TOKEN", "hf_secretvalue1234567890")
     p = load_profile("mi300x-kimi-k2-hardened", ["target.weights_dir=/data/hf",
@@ -94,8 +94,8 @@ def test_the_hub_token_reaches_a_downloading_server_masked(tmp_path, monkeypatch
 
 
 def test_an_offline_folder_is_the_model_path_and_the_name_stays(tmp_path):
-    from runbook.deploy import weights_for_server
-    from runbook.server import launch_command
+    from runbook.deploy.server import launch_command
+    from runbook.deploy.steps import weights_for_server
 
     p = load_profile("mi300x-kimi-k2-hardened", ["target.weights_dir=/data/Kimi-K2-Instruct"])
     cmd = weights_for_server(p, _docker_launcher(p, RunFolder.create("f", tmp_path)), launch_command(p),
@@ -113,8 +113,8 @@ def test_readiness_checks_the_exit_once_per_interval(tmp_path):
     import http.server
     import threading
 
-    from runbook.schema import Readiness
-    from runbook.server import wait_ready
+    from runbook.core.schema import Readiness
+    from runbook.deploy.server import wait_ready
 
     class H(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -145,8 +145,8 @@ def test_a_liveness_only_probe_is_followed_by_one_generated_token(generates):
     import json
     import threading
 
-    from runbook.schema import Readiness
-    from runbook.server import wait_ready
+    from runbook.core.schema import Readiness
+    from runbook.deploy.server import wait_ready
 
     posts: list[str] = []
 

@@ -18,7 +18,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from runbook import lockfile
+from runbook.core import lockfile
 
 
 @pytest.fixture(scope="module")

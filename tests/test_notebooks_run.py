@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from runbook.html import export_notebook
+from runbook.report.html import export_notebook
 
 from .conftest import DATA, ROOT, cname, container_gone, free_port, signal_once_started
 

@@ -84,12 +84,12 @@ def test_every_paired_script_has_its_notebook():
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_parameters_cell_is_the_notebooks_parameter_model(nb):
-    """Name for name and default for default, the parameters cell is its model in nbparams (what
+    """Name for name and default for default, the parameters cell is its model in stepparams (what
     open_step validates and the form shows); the form cell shows the form for the same step."""
-    from runbook import nbparams
+    from runbook.notebook import stepparams
 
-    step = nbparams.NOTEBOOKS[nb.name]
-    model = nbparams.MODELS[step]
+    step = stepparams.NOTEBOOKS[nb.name]
+    model = stepparams.MODELS[step]
     data = json.loads(nb.read_text())
     params = next(c for c in data["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     cell = {}

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from runbook.errors import ParamsError
-from runbook.params import load_profile, parse_override
+from runbook.core.errors import ParamsError
+from runbook.core.params import load_profile, parse_override
 
 
 def test_mi300x_profile_is_the_recipe():
@@ -39,7 +39,7 @@ MINIATURE_FLAGS = {"--constrained-json-disable-any-whitespace"}
 
 
 def test_local_profile_is_the_recipes_launch_plus_cpu_flags_only():
-    from runbook.server import launch_command
+    from runbook.deploy.server import launch_command
 
     recipe, local = load_profile("mi300x-kimi-k2"), load_profile("local")
     a, b = launch_command(recipe), launch_command(local)
@@ -187,7 +187,7 @@ def test_extends_errors_name_the_field(tmp_path):
 
 
 def test_provenance_names_the_file_each_value_came_from():
-    from runbook.params import provenance
+    from runbook.core.params import provenance
 
     rows = {k: (v, s) for k, v, s in provenance("local-process", ["server.port=31000"])}
     assert rows["target.model"] == ("tiny-kimi", "local-process.yaml")

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from runbook import deploy, invoke
-from runbook.load.run import run_tier
-from runbook.load.tiers import make_spec, resolve_tier
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
-from runbook.verdicts import PASS
+from runbook import invoke
+from runbook.benchmark.run import run_tier
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.core.verdicts import PASS
+from runbook.deploy import steps as deploy
+from runbook.measure.tiers import make_spec, resolve_tier
 
 from .conftest import free_port
 

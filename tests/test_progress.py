@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from runbook.progress import TerminalEcho
+from runbook.core.progress import TerminalEcho
 
 
 def test_lines_pass_and_redraws_are_throttled():
@@ -24,7 +24,7 @@ def test_lines_pass_and_redraws_are_throttled():
 
 
 def test_the_log_line_shown_is_not_our_own_probe(tmp_path):
-    from runbook.server import last_line
+    from runbook.deploy.server import last_line
 
     log = tmp_path / "server.log"
     log.write_text("[19:53:50] Load weight begin. avail mem=2.1 GB\n" + "".join(

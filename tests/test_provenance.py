@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runbook.diff import diff_runs
-from runbook.provenance import client_reasons, differences, facts
-from runbook.sidebyside import side_by_side
+from runbook.judge.diff import diff_runs
+from runbook.judge.provenance import client_reasons, differences, facts
+from runbook.judge.sidebyside import side_by_side
 
 ROW = {"tier": "low", "num_prompts": 8, "random_input_len": 64, "random_output_len": 16,
        "random_range_ratio": 0.0, "seed": 1, "max_concurrency": 1, "output_throughput": 50.0,

@@ -12,12 +12,12 @@ import time
 
 import pytest
 
-from runbook import deploy
-from runbook.errors import BenchError
-from runbook.load.run import run_tier
-from runbook.load.tiers import make_spec, resolve_tier
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
+from runbook.benchmark.run import run_tier
+from runbook.core.errors import BenchError
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy import steps as deploy
+from runbook.measure.tiers import make_spec, resolve_tier
 
 from .conftest import API_KEY_ENV, cname, container_gone, free_port
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from runbook.params import load_profile
-from runbook.reference import load_reference
-from runbook.report import Report, gather, infer_tiers
+from runbook.core.params import load_profile
+from runbook.judge.reference import load_reference
+from runbook.report.runs import Report, gather, infer_tiers
 
 from .conftest import DATA
 

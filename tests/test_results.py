@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from runbook.errors import ResultParseError
-from runbook.results import format_block, parse_jsonl, parse_printed, parse_text, read_results
+from runbook.core.errors import ResultParseError
+from runbook.measure.results import format_block, parse_jsonl, parse_printed, parse_text, read_results
 
 from .conftest import DATA
 
@@ -130,7 +130,7 @@ def test_truncated_or_garbled_printed_blocks(reference):
 def test_a_figure_not_measured_is_not_printed():
     """The builtin client does not retokenize: its block leaves that line out (a 0 there would
     read as a measurement), and the block still parses back to the same figures."""
-    from runbook.results import format_block, parse_printed
+    from runbook.measure.results import format_block, parse_printed
 
     row = {"backend": "sglang", "request_rate": float("inf"), "max_concurrency": 1, "completed": 10,
            "duration": 33.3, "total_input_tokens": 6101, "total_output_tokens": 4220,
@@ -144,7 +144,7 @@ def test_a_figure_not_measured_is_not_printed():
 
 
 def test_the_same_hardware_named_by_amd_smi_and_by_the_recipe():
-    from runbook.compare import same_hardware
+    from runbook.judge.compare import same_hardware
 
     assert same_hardware("AMD Instinct MI300X x8", "AMD MI300X x8")
     assert same_hardware("NVIDIA H200 x8", "NVIDIA H200 x8")

@@ -13,10 +13,10 @@ import sys
 import pandas as pd
 import pytest
 
-from runbook.browser import check_page, chromium
-from runbook.checks import check_result, workload_of
+from runbook.judge.checks import check_result, workload_of
+from runbook.measure.runners.bench_serving import flush_statuses
 from runbook.orchestrate import run_all
-from runbook.runners.bench_serving import flush_statuses
+from runbook.report.browser import check_page, chromium
 
 from .conftest import API_KEY_ENV, cname, container_gone, free_port
 
@@ -107,7 +107,7 @@ def test_run_folder_holds_what_it_promises(full_run):
     assert env["image_id"].startswith("sha256:") and env["engine"] == "sglang" and env["runbook_commit"]
     # What ran: the lock (and the venv is exactly it), the image's frozen package set after the
     # pre-install, and the bench client every tier used.
-    from runbook import lockfile
+    from runbook.core import lockfile
 
     assert env["runbook"]["lock_digest"] == lockfile.digest() and env["runbook"]["venv_matches_lock"]
     eng = env["engine_env"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from runbook import secrets
-from runbook.errors import ParamsError
-from runbook.params import load_profile
-from runbook.server import launch_command
+from runbook.core import secrets
+from runbook.core.errors import ParamsError
+from runbook.core.params import load_profile
+from runbook.deploy.server import launch_command
 
 
 def test_key_from_env_and_file(tmp_path, monkeypatch):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook.sidebyside import side_by_side, table, write_page
+from runbook.judge.sidebyside import side_by_side, table
+from runbook.report.engines import write_page
 
 WORKLOAD = {"num_prompts": 16, "random_input_len": 200, "random_output_len": 32,
             "random_range_ratio": 0.0, "seed": 1, "max_concurrency": 16}

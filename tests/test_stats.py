@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from runbook.metrics import RequestRecord
-from runbook.stats import (
+from runbook.judge.stats import (
     IMPROVEMENT,
     NO_CHANGE,
     NOT_ENOUGH,
@@ -20,6 +19,7 @@ from runbook.stats import (
     repeat_intervals,
     with_interval,
 )
+from runbook.measure.metrics import RequestRecord
 
 
 def test_bootstrap_interval_covers_the_true_median_and_narrows_with_n():
@@ -91,8 +91,8 @@ def test_a_figure_is_shown_with_its_interval_only_when_there_is_one():
 
 
 def test_each_repeat_of_a_tier_writes_its_own_files(tmp_path):
-    from runbook.runners import out_path
-    from runbook.schema import TierRun
+    from runbook.core.schema import TierRun
+    from runbook.measure.runners import out_path
 
     one = TierRun(tier="low", concurrency=1, num_prompts=10, input_len=100, output_len=100)
     assert out_path(tmp_path, one, "builtin", ".log").name == "bench-low-builtin.log"

@@ -13,10 +13,11 @@ import sys
 import numpy as np
 import pytest
 
-from runbook.launchers import get_launcher
-from runbook.runfolder import RunFolder
-from runbook.schema import Slo
-from runbook.sweep import records_of, resolve_sweep, run_sweep
+from runbook.benchmark.sweep import records_of, run_sweep
+from runbook.core.runfolder import RunFolder
+from runbook.core.schema import Slo
+from runbook.deploy.launchers import get_launcher
+from runbook.notebook.stepparams import resolve_sweep
 
 from .conftest import API_KEY_ENV, ENGINE_NAME, ENGINE_PORT
 

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from runbook.telemetry import GpuProbe, HostProbe, Sampler, parse_amd_smi, parse_nvidia_smi, parse_rocm_smi
+from runbook.measure.telemetry import (
+    GpuProbe,
+    HostProbe,
+    Sampler,
+    parse_amd_smi,
+    parse_nvidia_smi,
+    parse_rocm_smi,
+)
 
 DATA = Path(__file__).parent / "data" / "telemetry"
 

@@ -23,7 +23,7 @@ def model(tmp_path_factory):
 
 
 def test_generated_bytes_match_the_committed_manifest(model, root):
-    from runbook.weights import parse_manifest, sha256_manifest
+    from runbook.deploy.weights import parse_manifest, sha256_manifest
 
     committed = parse_manifest((root / "lib/runbook/engine/tiny-kimi.sha256").read_text())
     assert sha256_manifest(model) == committed
@@ -113,8 +113,8 @@ def test_the_576_variant_differs_only_in_mlas_latent_and_is_generated_on_the_hos
     """tiny-kimi-576 (the engine side-by-side's model): Kimi's own latent sizes, everything else
     tiny-kimi's; staged by the weights step's ``generate`` source, checked against its committed
     manifest, and not written again when the same bytes are there."""
-    from runbook.errors import ParamsError
-    from runbook.weights import manifest_digest, parse_manifest, stage_generated
+    from runbook.core.errors import ParamsError
+    from runbook.deploy.weights import manifest_digest, parse_manifest, stage_generated
 
     got = stage_generated(tmp_path, "tiny-kimi-576")
     assert got["copied"] and got["source"] == "generate"

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
+from runbook.core.errors import EngineError
 from runbook.engine import build
-from runbook.errors import EngineError
 
 
 @pytest.fixture()

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from runbook.checks import Finding
-from runbook.deploy import step_checks, teardown_status
-from runbook.load.run import TierResult
-from runbook.load.view import findings_table
+from runbook.benchmark.run import TierResult
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy.steps import step_checks, teardown_status
+from runbook.judge.checks import Finding
+from runbook.judge.reference import load_reference
 from runbook.orchestrate import StepSpec, step_status
-from runbook.params import load_profile
-from runbook.reference import load_reference
-from runbook.report import Report
-from runbook.runfolder import RunFolder
+from runbook.report.runs import Report
+from runbook.report.views import findings_table
 
 
 def test_teardown_status_is_what_teardown_did():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook import deploy, weights
-from runbook.errors import EngineError
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
+from runbook.core.errors import EngineError
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy import steps as deploy, weights
 
 from .minihub import serve
 
@@ -64,7 +64,7 @@ def test_local_folder_for_offline_clusters(model_dir, tmp_path):
 def test_a_rerun_with_the_weights_there_needs_no_free_space_for_them(model_dir, tmp_path, monkeypatch):
     """The snapshot this step wrote counts against the disk check (and preflight's): with the
     model there and almost no disk left, the re-run goes on; the first run could not have."""
-    from runbook import preflight
+    from runbook.deploy import preflight
 
     srv, _ = serve(model_dir, "org/model", SHA)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{srv.server_port}")

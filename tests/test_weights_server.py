@@ -12,11 +12,11 @@ import sys
 import httpx
 import pytest
 
-from runbook import deploy, weights
+from runbook.core.params import load_profile
+from runbook.core.runfolder import RunFolder
+from runbook.deploy import steps as deploy, weights
 from runbook.engine import make_kimi
 from runbook.orchestrate import environment
-from runbook.params import load_profile
-from runbook.runfolder import RunFolder
 
 from .conftest import cname, container_gone, free_port
 from .minihub import serve

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runbook.errors import ParamsError, RunbookError
+from runbook.core.errors import ParamsError, RunbookError
 
 
 def _json_default(o: Any) -> Any:
@@ -60,7 +60,7 @@ def _ratio(v: str) -> float:
 
 
 def cmd_workload(a: argparse.Namespace) -> int:
-    from runbook.workload import Workload, fingerprint
+    from runbook.measure.workload import Workload, fingerprint
 
     fp = fingerprint(Workload(a.num_prompts, a.input_len, a.output_len, a.range_ratio, a.seed))
     if a.format == "json":
@@ -90,7 +90,7 @@ INFER_FROM = ["mi300x-kimi-k2", "local"]  # the profiles whose tiers a bare resu
 
 def _inferred(r: dict[str, Any], what: str) -> tuple[str | None, Any]:
     """(tier, workload) a result's token totals identify, said on stderr; (None, None) if none."""
-    from runbook.checks import infer_workload, tier_workloads
+    from runbook.judge.checks import infer_workload, tier_workloads
 
     hit = infer_workload(r, tier_workloads(INFER_FROM))
     if hit is None:
@@ -104,7 +104,7 @@ def _inferred(r: dict[str, Any], what: str) -> tuple[str | None, Any]:
 
 def cmd_parse(a: argparse.Namespace) -> int:
     """bench_serving's printed blocks or JSONL → one row per run, bench_serving's field names."""
-    from runbook.results import read_results, summary_columns
+    from runbook.measure.results import read_results, summary_columns
 
     df = read_results(a.files)
     df = df[summary_columns(df)]  # per-request detail lists stay in the JSONL
@@ -135,8 +135,8 @@ def _print_frame(df: Any, fmt: str, number: str) -> None:
 
 def _print_provenance(run_a: str, run_b: str) -> None:
     """What differs in what ran (lock, image, engine packages, bench client, model), on stderr."""
-    from runbook.provenance import differences, package_changes
-    from runbook.runfolder import read_json
+    from runbook.core.runfolder import read_json
+    from runbook.judge.provenance import differences, package_changes
 
     ea, eb = (read_json(Path(r) / "environment.json") for r in (run_a, run_b))
     diffs = differences(ea, eb)
@@ -153,7 +153,7 @@ def _print_provenance(run_a: str, run_b: str) -> None:
 def cmd_diff(a: argparse.Namespace) -> int:
     """Per tier and metric: the change from RUN_A to RUN_B, its interval, a verdict; exit 1 on a
     regression beyond the tolerance (a CI job can gate a new image on it)."""
-    from runbook.diff import diff_runs, table
+    from runbook.judge.diff import diff_runs, table
 
     diffs = diff_runs(a.run_a, a.run_b, a.tier or None)
     _print_frame(table(diffs), a.format, "{:.2f}")
@@ -166,7 +166,8 @@ def cmd_diff(a: argparse.Namespace) -> int:
 def cmd_compare_engines(a: argparse.Namespace) -> int:
     """Two runs (two engines) side by side: the table on stdout, an HTML page; exit 1 when the
     runs are not like for like (another model, or a tier's workload differs)."""
-    from runbook.sidebyside import side_by_side, table, write_page
+    from runbook.judge.sidebyside import side_by_side, table
+    from runbook.report.engines import write_page
 
     s = side_by_side(a.run_a, a.run_b, a.tier or None)
     _print_frame(table(s), a.format, "{:.3g}")
@@ -208,9 +209,9 @@ def _int_list(text: str) -> list[int]:
 
 
 def cmd_check(a: argparse.Namespace) -> int:
-    from runbook.checks import check_result, workload_of
-    from runbook.results import read_results
-    from runbook.workload import Workload
+    from runbook.judge.checks import check_result, workload_of
+    from runbook.measure.results import read_results
+    from runbook.measure.workload import Workload
 
     df = read_results(a.files)
     findings = []
@@ -233,8 +234,8 @@ def cmd_check(a: argparse.Namespace) -> int:
 
 
 def cmd_check_reference(a: argparse.Namespace) -> int:
-    from runbook.checks import check_result, workload_of
-    from runbook.reference import load_reference
+    from runbook.judge.checks import check_result, workload_of
+    from runbook.judge.reference import load_reference
 
     df = load_reference(a.reference)
     findings = []
@@ -246,16 +247,16 @@ def cmd_check_reference(a: argparse.Namespace) -> int:
 
 
 def cmd_compare(a: argparse.Namespace) -> int:
-    from runbook.compare import compare
-    from runbook.params import load_profile
-    from runbook.reference import load_reference
-    from runbook.results import read_results
-    from runbook.schema import Tolerances
+    from runbook.core.params import load_profile
+    from runbook.core.schema import Tolerances
+    from runbook.judge.compare import compare
+    from runbook.judge.reference import load_reference
+    from runbook.measure.results import read_results
 
     ref = load_reference(a.reference)
     df = read_results(a.result)
     if not a.tier:  # inferred from the result's token totals
-        from runbook.checks import workload_fields
+        from runbook.judge.checks import workload_fields
 
         tier, w = _inferred(df.iloc[-1].dropna().to_dict(), a.result)
         if tier is None:
@@ -277,7 +278,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
             t = prof.tier(a.tier)
             meta.update(num_prompts=t.num_prompts, seed=t.seed)
     for kv in a.meta or []:
-        from runbook.params import parse_override
+        from runbook.core.params import parse_override
 
         k, v = parse_override(kv)
         meta[k] = v
@@ -305,7 +306,7 @@ def cmd_engine(a: argparse.Namespace) -> int:
 
 def cmd_params(a: argparse.Namespace) -> int:
     """The resolved profile, each value with the file (or -p, or the schema) it came from."""
-    from runbook.params import provenance
+    from runbook.core.params import provenance
 
     rows = provenance(a.profile, a.param)
     if a.format == "json":

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import httpx
 
-from runbook.runfolder import OUTPUTS, RunFolder, write_json
+from runbook.core.runfolder import OUTPUTS, RunFolder, write_json
 
 POINTER = OUTPUTS / "engine.json"
 
 
 def run(a: argparse.Namespace) -> int:
-    from runbook.params import load_profile
+    from runbook.core.params import load_profile
 
     if a.action == "base":  # every engine image is FROM it: made once before parallel builds
         import docker
@@ -34,8 +34,8 @@ def run(a: argparse.Namespace) -> int:
 
         p = load_profile(a.profile, a.param)
         if p.container.launcher == "process":
+            from runbook.core.paths import expand_path, weights_dir
             from runbook.engine.venv import build_venv
-            from runbook.paths import expand_path, weights_dir
 
             py = Path(expand_path(p.server.python, p) or "")
             data = Path(expand_path(p.benchmark.dataset_path, p) or "")
@@ -51,12 +51,13 @@ def run(a: argparse.Namespace) -> int:
     if a.action in ("freeze", "unfreeze", "check"):
         return _frozen(a.action, a.profile, a.param)
     if a.action == "up":
-        from runbook import deploy, secrets
+        from runbook.core import secrets
+        from runbook.deploy import steps as deploy
 
         p = load_profile(a.profile, a.param)
         secrets.api_key(p)  # a configured but missing key fails before anything starts
         if p.container.launcher == "process":
-            from runbook.paths import engine_python
+            from runbook.core.paths import engine_python
 
             engine_python(p)  # no venv: say so before a run folder is made
         rf = RunFolder.create(p.profile)
@@ -73,7 +74,7 @@ def run(a: argparse.Namespace) -> int:
     rf = RunFolder(ptr["run"])
     p = load_profile(ptr["profile"], ptr.get("params") or [])
     if a.action == "down":
-        from runbook import deploy
+        from runbook.deploy import steps as deploy
 
         for line in deploy.teardown(p, rf):
             print(line)
@@ -92,9 +93,9 @@ def run(a: argparse.Namespace) -> int:
 
 def _frozen(action: str, profile: str, params: list[str]) -> int:
     """freeze / unfreeze / check an engine image's constraints file (see engine/freeze.py)."""
+    from runbook.core.params import load_profile
     from runbook.engine import freeze
     from runbook.engine.build import SUITE, build
-    from runbook.params import load_profile
 
     p = load_profile(profile, params)
     if p.container.launcher != "docker" or p.container.build != "local":

@@ -24,12 +24,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook import lockfile
-from runbook.errors import RunbookError
-from runbook.params import PROJECT_ROOT, load_profile
-from runbook.progress import TerminalEcho
-from runbook.runfolder import OUTPUTS, RunFolder, write_json
-from runbook.schema import Profile
+from runbook.core import lockfile
+from runbook.core.errors import RunbookError
+from runbook.core.params import PROJECT_ROOT, load_profile
+from runbook.core.progress import TerminalEcho
+from runbook.core.runfolder import OUTPUTS, RunFolder, write_json
+from runbook.core.schema import Profile
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 
@@ -131,8 +131,8 @@ def _rows(run: RunFolder) -> list[dict[str, Any]]:
 def weights_record(p: Profile, staged: dict[str, Any]) -> dict[str, Any]:
     """What the server loaded: source, repo, the revision asked for and the commit it resolved
     to (the staged snapshot's, or — where the server downloaded — the hub cache's ref)."""
-    from runbook import weights
-    from runbook.paths import weights_dir
+    from runbook.core.paths import weights_dir
+    from runbook.deploy import weights
 
     rec = {k: staged.get(k) for k in ("source", "path", "revision", "commit", "digest") if staged.get(k)}
     if staged.get("source") == "server":
@@ -160,11 +160,11 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
 
     ov = list(overrides or [])
     p = load_profile(profile, ov)  # validated before anything starts…
-    from runbook import secrets
+    from runbook.core import secrets
 
     secrets.api_key(p)  # …including a configured key that isn't there…
     if p.report.baseline:  # …and a baseline run that isn't one
-        from runbook.report import baseline_folder
+        from runbook.report.runs import baseline_folder
 
         baseline_folder(p.report.baseline)
     run = RunFolder.create(p.profile, outputs or OUTPUTS)
@@ -212,7 +212,7 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
         finally:
             teardown_lines = _teardown(p, run, ov, nb_dir, out)
     total = round(time.monotonic() - t_run, 1)
-    from runbook.deploy import teardown_status
+    from runbook.deploy.steps import teardown_status
 
     outcomes.append(StepOutcome("teardown", "99_teardown.ipynb", teardown_status(teardown_lines), 0.0,
                                 "; ".join(teardown_lines), str(nb_dir / "99-teardown.ipynb")))
@@ -242,7 +242,7 @@ def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> l
                             kernel_name="python3", progress_bar=False, cwd=str(PROJECT_ROOT))
         lines = run.read_state().get("teardown") or []
     except Exception as e:  # teardown must happen whatever broke
-        from runbook.deploy import teardown
+        from runbook.deploy.steps import teardown
 
         lines = [f"teardown notebook failed ({type(e).__name__}); torn down directly", *teardown(p, run)]
     out("teardown: " + "; ".join(lines))
@@ -251,8 +251,8 @@ def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> l
 
 def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_lines: list[str],
             total: float, failed: str | None, out) -> None:
-    from runbook import html
-    from runbook.load.store import load_results
+    from runbook.measure.store import load_results
+    from runbook.report import html
 
     df = load_results(run)
     if not df.empty:
@@ -277,7 +277,8 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
     }
     write_json(run.path / "summary.json", summary)
     index = html.write_index(run, summary, env, df)
-    from runbook import browser, secrets
+    from runbook.core import secrets
+    from runbook.report import browser
 
     # Last: no secret survives in what the run leaves behind (the server's own log may print it).
     scrubbed = secrets.scrub_tree(run.path, secrets.known(p))
@@ -297,8 +298,8 @@ def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_li
 def _floors(p: Profile, run: RunFolder, df: Any, out) -> dict[str, Any]:
     """Each tier's % of its decode floor, and the reference's (floor.py); the report stands
     without it should the model's config be unreadable."""
-    from runbook import floor
-    from runbook.reference import load_reference
+    from runbook.judge.reference import load_reference
+    from runbook.measure import floor
 
     try:
         ref = load_reference(p.report.reference) if p.report.reference else None
@@ -318,7 +319,7 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
     then tears down what the run folder says was started, as ``run_all`` does."""
     import papermill as pm
 
-    from runbook import html
+    from runbook.report import html
 
     p = load_profile(profile, overrides)  # validated before anything starts
     run = RunFolder.create(p.profile, outputs or OUTPUTS)
@@ -337,7 +338,7 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
         out(f"{notebook} failed: {e.ename}: {str(e.evalue)[:400]}")
         code = 1
     except (Interrupted, KeyboardInterrupt) as e:
-        from runbook.deploy import teardown
+        from runbook.deploy.steps import teardown
 
         out(f"{notebook} interrupted ({e or 'SIGINT'}): tearing down")
         out("teardown: " + "; ".join(teardown(p, run)))

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbook.errors import EngineError
+from runbook.core.errors import EngineError
 
 HERE = Path(__file__).resolve().parent
 BASE_REPO = "runbook-base"

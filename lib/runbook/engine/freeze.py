@@ -24,7 +24,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
-from runbook.errors import EngineError
+from runbook.core.errors import EngineError
 
 HERE = Path(__file__).resolve().parent
 TORCH_LINE = "torch==2.13.0+cpu"

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from runbook.core.verdicts import FAIL, PASS, SKIPPED, StepChecks
 from runbook.invoke.client import HTTP_TIMEOUT, openai_client, row, sglang_endpoints
-from runbook.verdicts import FAIL, PASS, SKIPPED, StepChecks
 
 
 def basic(endpoint: str, model: str, api_key: str | None = None, max_tokens: int = 16,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from runbook.core.verdicts import PASS, SKIPPED, StepChecks
 from runbook.invoke.client import openai_client, row, sglang_endpoints
-from runbook.verdicts import PASS, SKIPPED, StepChecks
 
 
 def png_data_url(color: tuple[int, int, int] = (200, 30, 30), size: int = 96, stripes: bool = True) -> str:
@@ -36,7 +36,7 @@ def image_url(source: str) -> str:
         return source
     p = Path(source)
     if not p.is_file():
-        from runbook.errors import ParamsError
+        from runbook.core.errors import ParamsError
 
         raise ParamsError(f"image {source!r} is neither a URL nor a readable file", field="image")
     mime = mimetypes.guess_type(p.name)[0] or "image/png"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from runbook.core.verdicts import PASS, SKIPPED, WARN, StepChecks
 from runbook.invoke.client import openai_client, row
-from runbook.verdicts import PASS, SKIPPED, WARN, StepChecks
 
 WEATHER_SCHEMA = {
     "type": "object",
