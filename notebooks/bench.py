@@ -79,13 +79,18 @@ server.describe()
 
 # %% [markdown]
 # ## Run
+#
+# Progress while it runs, then the result block as bench_serving prints it. bench_serving's whole
+# output (its arguments, warm-up, the block) is in the tier's log in the run folder.
 
 # %%
 result = server.run(tier_name, workload, tag=tag or None)
 print(result.printed)
+print(f"raw output: {result.logs()}")
 
 # %% [markdown]
-# ## Result table (bench_serving's field names; a row per repeat)
+# ## Result table (bench_serving's field names, the headline ones; a row per repeat; every field
+# is in the run folder's results.csv)
 
 # %%
 result.table()

@@ -8,7 +8,7 @@ import pytest
 
 from runbook.core.errors import EngineError
 from runbook.core.params import load_profile
-from runbook.engine import build, freeze
+from runbook.engine import build, freeze, sources
 
 
 def test_constraints_are_generated_pins_of_every_image(root):
@@ -29,7 +29,7 @@ def test_the_constraints_file_is_part_of_the_image_hash(tmp_path, monkeypatch):
     c.write_text("a==1\n")
     monkeypatch.setattr(build, "HERE", tmp_path)
     spec = build.ImageSpec("x", "x:local", "x.Dockerfile", ("x-constraints.txt",), "m")
-    src = build.TorchSource(index="idx")
+    src = sources.TorchSource(index="idx")
     before = build.inputs_hash(spec, torch=src)
     c.write_text("a==2\n")
     assert build.inputs_hash(spec, torch=src) != before

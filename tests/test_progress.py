@@ -31,3 +31,13 @@ def test_the_log_line_shown_is_not_our_own_probe(tmp_path):
         f'[19:53:5{i}] INFO:     127.0.0.1:4837 - "GET /health_generate HTTP/1.1" 503 Service Unavailable\n'
         for i in range(5)))
     assert last_line(log) == "[19:53:50] Load weight begin. avail mem=2.1 GB"
+
+
+def test_a_tool_whose_output_goes_to_a_log_shows_only_its_progress():
+    from runbook.core.progress import ThrottledEcho
+
+    shown: list[str] = []
+    echo = ThrottledEcho(shown.append, every_s=0, only_bars=True)
+    echo("Namespace(backend='sglang', ...)\n  0%|          | 0/10\n 100%|##########| 10/10\n"
+         "============ Serving Benchmark Result ============\nSuccessful requests: 10\n")
+    assert shown == ["  0%|          | 0/10", " 100%|##########| 10/10"]

@@ -135,6 +135,11 @@ def test_run_folder_holds_what_it_promises(full_run):
         assert "injected-parameters" in text, name  # the parameters it ran with
     for t in ("low", "medium", "high"):  # distributions, timeline, and the tier's telemetry
         assert pages[f"bench-{t}"].count("data:image/png;base64") >= 3, t
+        # Each thing once: the result block once, bench_serving's argument dump only in its log.
+        assert pages[f"bench-{t}"].count("Serving Benchmark Result") == 1, t
+        assert "Namespace(" not in pages[f"bench-{t}"], t
+    assert "Requirement already satisfied" not in pages["container"]  # pip's output: in its log
+    assert (run.path / "logs" / "pre-install.log").read_text().strip()
 
 
 @pytest.mark.skipif(chromium() is None, reason="no chromium on PATH: make test installs it")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,21 @@ def test_the_576_variant_differs_only_in_mlas_latent_and_is_generated_on_the_hos
     with pytest.raises(ParamsError) as e:
         stage_generated(tmp_path, "tiny-kimi-9000")
     assert e.value.field == "server.model_path" and "tiny-kimi-576" in str(e.value)
+
+
+def test_kimis_remote_code_is_real_modules_copied_as_they_are(model):
+    """configuration_deepseek.py and tokenization_kimi.py live in engine/kimi_code/ (ruff checks
+    them, this test imports them) and reach the model folder byte for byte."""
+    from runbook.engine.kimi_code import configuration_deepseek, tokenization_kimi
+
+    assert configuration_deepseek.DeepseekV3Config.model_type == "kimi_k2"
+    for mod in (configuration_deepseek, tokenization_kimi):
+        f = Path(mod.__file__)
+        assert (model / f.name).read_bytes() == f.read_bytes(), f.name
+    from transformers import AddedToken
+
+    cfg = json.loads((model / "tokenizer_config.json").read_text())
+    added = {int(i): AddedToken(**v) for i, v in cfg["added_tokens_decoder"].items()}
+    tok = tokenization_kimi.TikTokenTokenizer(str(model / "tiktoken.model"), added_tokens_decoder=added)
+    ids = tok.encode("Hello, world! 123")
+    assert ids and tok.decode(ids) == "Hello, world! 123"

@@ -10,19 +10,19 @@ import threading
 import pytest
 
 from runbook.core.errors import EngineError
-from runbook.engine import build
+from runbook.engine import build, sources
 
 
 @pytest.fixture()
 def no_local_wheel(monkeypatch, tmp_path):
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "empty"))
-    monkeypatch.setattr(build, "_local_wheel", lambda: None)
+    monkeypatch.setattr(sources, "_local_wheel", lambda: None)
 
 
 def test_a_local_wheel_is_carried_in(monkeypatch, tmp_path):
     (tmp_path / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"w")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
-    src = build.torch_source()
+    src = sources.torch_source()
     assert src.wheel == tmp_path / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
     assert src.pip_args() == [str(src.wheel)]
 
@@ -41,7 +41,7 @@ def test_without_a_wheel_the_index_that_answers(no_local_wheel, monkeypatch):
     try:
         index = f"http://127.0.0.1:{srv.server_port}/whl/cpu"
         monkeypatch.setenv("RUNBOOK_TORCH_INDEX", index)
-        src = build.torch_source()
+        src = sources.torch_source()
         assert src.wheel is None and src.pip_args() == ["--index-url", index, "torch==2.13.0+cpu"]
     finally:
         srv.shutdown()
@@ -50,7 +50,7 @@ def test_without_a_wheel_the_index_that_answers(no_local_wheel, monkeypatch):
 def test_neither_reachable_names_both_ways(no_local_wheel, monkeypatch):
     monkeypatch.setenv("RUNBOOK_TORCH_INDEX", "http://127.0.0.1:9/whl/cpu")  # nothing listens
     with pytest.raises(EngineError) as e:
-        build.torch_source()
+        sources.torch_source()
     assert "PIP_FIND_LINKS" in str(e.value) and "RUNBOOK_TORCH_INDEX" in str(e.value.hint)
 
 

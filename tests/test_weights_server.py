@@ -16,7 +16,7 @@ from runbook.core.params import load_profile
 from runbook.core.runfolder import RunFolder
 from runbook.deploy import steps as deploy, weights
 from runbook.engine import make_kimi
-from runbook.orchestrate import environment
+from runbook.report.assembly import environment
 
 from .conftest import cname, container_gone, free_port
 from .minihub import serve

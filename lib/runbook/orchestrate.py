@@ -5,31 +5,30 @@ teardown — always, even after a failure or an interrupt. A failed step's execu
 kept (papermill puts the error on top). A failed preflight, container or server step skips the
 steps after it (marked with the reason); a failed basic, vision or tools step does not: the
 tiers only need the server ready, and an hour of loading is not thrown away;
-the command exits non-zero and prints where the report is. The run folder gets summary.json
-(verdicts per step and tier), environment.json, results.jsonl/csv, the executed notebooks, their
+the command exits non-zero and prints where the report is. Then the run folder is assembled
+(``report.assembly``): summary.json
+(verdicts per step and tier), environment.json, results.csv, the executed notebooks, their
 HTML pages and index.html.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook.core import lockfile
 from runbook.core.errors import RunbookError
 from runbook.core.params import PROJECT_ROOT, load_profile
 from runbook.core.progress import TerminalEcho
-from runbook.core.runfolder import OUTPUTS, RunFolder, write_json
+from runbook.core.runfolder import OUTPUTS, RunFolder
 from runbook.core.schema import Profile
+from runbook.report.assembly import assemble
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 
@@ -87,59 +86,34 @@ def interruptible() -> Iterator[None]:
             signal.signal(sig, h)
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
+def _ipc_kernel_manager() -> type:
+    """The kernels' manager: IPC sockets instead of TCP on localhost. ipykernel warns about TCP
+    without encryption at every kernel start (once per notebook of a run); a kernel on IPC is
+    reachable only through its socket files (in the temp folder, removed with the kernel), which is
+    both quieter and what the warning itself recommends."""
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            folder = Path(tempfile.gettempdir()) / "runbook-kernels"
+            folder.mkdir(exist_ok=True)
+            self.transport = "ipc"
+            self.ip = str(folder / uuid.uuid4().hex[:12])
+
+    return IPCKernelManager
 
 
-def environment(p: Profile, run: RunFolder) -> dict[str, Any]:
-    from importlib.metadata import version
+def execute(notebook: Path, output: Path | str, parameters: dict[str, Any], **kw: Any) -> Any:
+    """One notebook through papermill, on the python3 kernel (over IPC), from the project root."""
+    import papermill as pm
 
-    st = run.read_state()
-    c, f = st.get("container") or {}, st.get("facts") or {}
-    return {
-        "profile": p.profile, "overrides": st.get("overrides") or [],
-        "resolved_params": p.model_dump(mode="json"),
-        "image": c.get("image"), "image_id": c.get("image_id"), "image_digests": c.get("image_digests"),
-        "engine": f.get("engine"), "engine_version": f.get("engine_version"),
-        "weights": weights_record(p, st.get("weights") or {}),
-        "runbook_commit": git_commit(), "python": platform.python_version(),
-        "host": platform.node(),
-        "packages": {k: version(k) for k in ("papermill", "nbconvert", "pandas", "pydantic", "docker",
-                                             "openai", "httpx")},
-        # Provenance (runbook diff / compare-engines read it): the lock and the venv, the engine's
-        # packages after the pre-install, and each tier's bench client.
-        "runbook": lockfile.host_record(),
-        "engine_env": st.get("engine_env") or {"measured": False, "why": "no container step ran"},
-        "bench_clients": sorted({str(r.get("client")) for r in _rows(run) if r.get("client")}),
-    }
-
-
-def _rows(run: RunFolder) -> list[dict[str, Any]]:
-    f = run.path / "results.jsonl"
-    if not f.is_file():
-        return []
-    return [json.loads(ln) for ln in f.read_text().splitlines() if ln.strip()]
-
-
-def weights_record(p: Profile, staged: dict[str, Any]) -> dict[str, Any]:
-    """What the server loaded: source, repo, the revision asked for and the commit it resolved
-    to (the staged snapshot's, or — where the server downloaded — the hub cache's ref)."""
-    from runbook.core.paths import weights_dir
-    from runbook.deploy import weights
-
-    rec = {k: staged.get(k) for k in ("source", "path", "revision", "commit", "digest") if staged.get(k)}
-    if staged.get("source") == "server":
-        rec["commit"] = weights.resolve_commit(weights_dir(p), p.target.model, p.target.revision)
-    if rec.get("source") in ("hub", "server"):
-        rec["repo_id"] = p.target.model
-    return rec
+    return pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
+                               progress_bar=False, cwd=str(PROJECT_ROOT),
+                               kernel_manager_class=_ipc_kernel_manager(), **kw)
 
 
 NO_CHECKS = "WARN"
@@ -189,9 +163,8 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
                 out(f"[{i + 1}/{len(plan)}] {s.name} ({s.notebook})")
                 t0 = time.monotonic()
                 try:
-                    pm.execute_notebook(str(NOTEBOOKS / s.notebook), o.output, parameters=params,
-                                        kernel_name="python3", progress_bar=False, log_output=False,
-                                        stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
+                    execute(NOTEBOOKS / s.notebook, o.output, params, log_output=False,
+                            stdout_file=echo, stderr_file=echo)
                     o.status = step_status(run, s)
                     o.detail = _detail(run, s, o.status)
                     if o.status == "FAIL":  # a FAIL the notebook recorded without raising still counts
@@ -216,7 +189,7 @@ def run_all(profile: str, overrides: list[str] | None = None, out=print,
 
     outcomes.append(StepOutcome("teardown", "99_teardown.ipynb", teardown_status(teardown_lines), 0.0,
                                 "; ".join(teardown_lines), str(nb_dir / "99-teardown.ipynb")))
-    _finish(p, run, outcomes, teardown_lines, total, failed, out)
+    assemble(p, run, outcomes, teardown_lines, total, failed, out)
     return (0 if not failed else 1), run
 
 
@@ -234,12 +207,10 @@ def _detail(run: RunFolder, s: StepSpec, status: str) -> str:
 
 def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> list[str]:
     """The teardown notebook, and the lib call directly should the notebook itself fail."""
-    import papermill as pm
 
     try:
-        pm.execute_notebook(str(NOTEBOOKS / "99_teardown.ipynb"), str(nb_dir / "99-teardown.ipynb"),
-                            parameters={"profile": p.profile, "run_dir": str(run.path), "overrides": ov},
-                            kernel_name="python3", progress_bar=False, cwd=str(PROJECT_ROOT))
+        execute(NOTEBOOKS / "99_teardown.ipynb", nb_dir / "99-teardown.ipynb",
+                {"profile": p.profile, "run_dir": str(run.path), "overrides": ov})
         lines = run.read_state().get("teardown") or []
     except Exception as e:  # teardown must happen whatever broke
         from runbook.deploy.steps import teardown
@@ -247,68 +218,6 @@ def _teardown(p: Profile, run: RunFolder, ov: list[str], nb_dir: Path, out) -> l
         lines = [f"teardown notebook failed ({type(e).__name__}); torn down directly", *teardown(p, run)]
     out("teardown: " + "; ".join(lines))
     return lines
-
-
-def _finish(p: Profile, run: RunFolder, outcomes: list[StepOutcome], teardown_lines: list[str],
-            total: float, failed: str | None, out) -> None:
-    from runbook.measure.store import load_results
-    from runbook.report import html
-
-    df = load_results(run)
-    if not df.empty:
-        df.to_csv(run.path / "results.csv", index=False)
-    env = environment(p, run)
-    write_json(run.path / "environment.json", env)
-    for o in outcomes:
-        if o.output and Path(o.output).exists():
-            t0 = time.monotonic()
-            o.html = html.export_notebook(Path(o.output))
-            o.html_seconds = round(time.monotonic() - t0, 2)
-    floor = _floors(p, run, df, out)
-    st = run.read_state()
-    tiers = {k[5:]: v for k, v in st.items() if k.startswith("tier_")}
-    summary = {
-        "run_id": run.run_id, "profile": p.profile, "status": "FAIL" if failed else "PASS",
-        "failed_step": failed, "total_seconds": total,
-        "steps": [asdict(o) for o in outcomes], "tiers": tiers, "teardown": teardown_lines,
-        "ready_seconds": (st.get("ready") or {}).get("seconds"),
-        "diff": st.get("diff"),  # the report step's verdicts against report.baseline, if any
-        "floor": floor,
-    }
-    write_json(run.path / "summary.json", summary)
-    index = html.write_index(run, summary, env, df)
-    from runbook.core import secrets
-    from runbook.report import browser
-
-    # Last: no secret survives in what the run leaves behind (the server's own log may print it).
-    scrubbed = secrets.scrub_tree(run.path, secrets.known(p))
-    if scrubbed:
-        out(f"secrets masked in {scrubbed} file(s) of the run folder")
-
-    if browser.chromium():  # a look at the page as a reader gets it; kept beside it
-        try:
-            pc = browser.check_page(Path(index), run.path / "index.png")
-            summary["index_console_messages"] = pc.console
-            write_json(run.path / "summary.json", summary)
-        except Exception as e:  # the report stands without its screenshot
-            out(f"screenshot skipped: {e}")
-    out(f"report: {index}")
-
-
-def _floors(p: Profile, run: RunFolder, df: Any, out) -> dict[str, Any]:
-    """Each tier's % of its decode floor, and the reference's (floor.py); the report stands
-    without it should the model's config be unreadable."""
-    from runbook.judge.reference import load_reference
-    from runbook.measure import floor
-
-    try:
-        ref = load_reference(p.report.reference) if p.report.reference else None
-        fl = floor.run_floors(p, run, df, ref)
-        return {"basis": fl.attrs["basis"], "ref_basis": fl.attrs["ref_basis"],
-                "tiers": fl.astype(object).where(fl.notna(), None).to_dict("records")}
-    except Exception as e:  # a missing floor is said on the page, not fatal
-        out(f"floor not computed: {type(e).__name__}: {e}")
-        return {"error": f"{type(e).__name__}: {e}"}
 
 
 def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str, Any],
@@ -330,10 +239,9 @@ def run_one(profile: str, overrides: list[str], notebook: str, params: dict[str,
     code = 0
     try:
         with interruptible():
-            pm.execute_notebook(str(NOTEBOOKS / notebook), str(nb), kernel_name="python3", progress_bar=False,
-                                parameters={"profile": profile, "run_dir": str(run.path),
-                                            "overrides": list(overrides), **params},
-                                stdout_file=echo, stderr_file=echo, cwd=str(PROJECT_ROOT))
+            execute(NOTEBOOKS / notebook, nb, {"profile": profile, "run_dir": str(run.path),
+                                               "overrides": list(overrides), **params},
+                    stdout_file=echo, stderr_file=echo)
     except pm.PapermillExecutionError as e:
         out(f"{notebook} failed: {e.ename}: {str(e.evalue)[:400]}")
         code = 1

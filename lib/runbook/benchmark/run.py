@@ -56,13 +56,18 @@ class TierResult:
             raise BenchError(f"tier {self.tier} failed: {why}",
                              hint=f"per-request records and logs: {', '.join(self.files.values())}")
 
-    def table(self) -> pd.DataFrame:
-        """bench_serving's figures, one row per repeat."""
+    def table(self, every_field: bool = False) -> pd.DataFrame:
+        """bench_serving's figures, one row per repeat: the headline fields (``every_field``:
+        all of them, as ``results.csv`` has them)."""
         from runbook.measure.results import summary_columns
 
         df = pd.DataFrame([r.row for r in self.runs])
-        cols = summary_columns(df)
+        cols = summary_columns(df) if every_field else [c for c in HEADLINE if c in df]
         return df[(["repeat"] if "repeat" in df and len(df) > 1 else []) + [c for c in cols if c != "repeat"]]
+
+    def logs(self) -> str:
+        """Where this tier's raw output is (bench_serving's log and JSONL, or the records)."""
+        return "; ".join(f"{k}: {v}" for r in self.runs for k, v in r.files.items())
 
     def own_records(self) -> list[Any]:
         """This run's per-request records: the builtin runner's own, or bench_serving's
@@ -92,6 +97,10 @@ class TierResult:
 
 
 FAILING_CHECKS = ("completed = num_prompts", "workload fingerprint")  # the findings that fail a tier
+# What the tier's table shows (the rest, ~50 fields, is in results.csv / results.jsonl).
+HEADLINE = ("runner", "client", "completed", "failed", "duration", "total_input_tokens",
+            "total_output_tokens", "request_throughput", "output_throughput", "median_ttft_ms",
+            "p99_ttft_ms", "median_tpot_ms", "median_itl_ms", "median_e2e_latency_ms", "concurrency")
 
 
 def choose_runner(p: Profile, runner: str) -> str:

@@ -66,13 +66,14 @@ class ThrottledEcho:
 
     tqdm, writing to a pipe, redraws with carriage returns; in a notebook or a log that is one
     line per request. Lines that look like a bar (``NN%|``) are shown when ``every_s`` has passed
-    or when the bar reaches 100 %; everything else is shown as it comes.
+    or when the bar reaches 100 %; everything else is shown as it comes, or — ``only_bars``, for
+    a tool whose whole output goes to a log file the reader is pointed to — not at all.
     """
 
-    def __init__(self, out: Any = print, every_s: float = 10.0) -> None:
+    def __init__(self, out: Any = print, every_s: float = 10.0, only_bars: bool = False) -> None:
         import re
 
-        self.out, self.every_s = out, every_s
+        self.out, self.every_s, self.only_bars = out, every_s, only_bars
         self._bar = re.compile(r"\d+%\|")  # tqdm's "NN%|", alone or after a description
         self._last = -1e9
 
@@ -85,6 +86,8 @@ class ThrottledEcho:
                 if now - self._last < self.every_s and "100%|" not in line:
                     continue
                 self._last = now
+            elif self.only_bars:
+                continue
             self.out(line)
 
 

@@ -15,7 +15,19 @@ import pandas as pd
 from runbook.core.errors import CheckFailed
 
 PASS, WARN, FAIL, SKIPPED = "PASS", "WARN", "FAIL", "SKIPPED"
-COLOURS = {PASS: "#c8e6c9", WARN: "#fff3cd", FAIL: "#ffcdd2", SKIPPED: "#e0e0e0"}
+
+# The one colour map for every verdict the runbook shows: a step's checks, a metric against the
+# reference (compare), a change against a baseline (diff). Good is green, bad red, a caution
+# yellow, "not judged" grey.
+GOOD, BAD, CAUTION, NEUTRAL, INFO, MUTED = "#c8e6c9", "#ffcdd2", "#fff3cd", "#eeeeee", "#e3f2fd", "#e0e0e0"
+COLOURS = {PASS: GOOD, WARN: CAUTION, FAIL: BAD, SKIPPED: MUTED,
+           "better": GOOD, "within tolerance": INFO, "worse": BAD, "n/a": NEUTRAL,
+           "improvement": GOOD, "regression": BAD, "no significant change": NEUTRAL}
+
+
+def colour(verdict: Any) -> str:
+    """The background colour of a verdict ('' for a value that is none)."""
+    return COLOURS.get(str(verdict), "")
 
 
 @dataclass
@@ -75,3 +87,4 @@ class StepChecks:
             lines = "; ".join(f"{c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "")
                               for c in failed)
             raise CheckFailed(f"{self.step}: {len(failed)} check(s) failed — {lines}")
+

@@ -162,9 +162,7 @@ def wait_until_ready(p: Profile, launcher: Launcher, progress_every_s: float = 1
                          api_key=api_key, progress_every_s=progress_every_s, model=p.target.model)
     except BaseException:
         if teardown_on_failure:
-            print("not ready: tearing down what this run started")
-            for line in teardown(p, launcher.run):
-                print("  " + line)
+            _tear_down_after(p, launcher.run, "not ready")
         raise
     facts = server_facts(p.endpoint, api_key)
     ready = {"seconds": round(rep.seconds, 2), "probe": rep.probe, "endpoint": p.endpoint,
@@ -254,12 +252,17 @@ def up(p: Profile, run: RunFolder, out=print) -> dict[str, Any]:
         start_server(p, launcher)
         ready = wait_until_ready(p, launcher)
     except BaseException:
-        out("deployment failed: tearing down what this run started")
-        for line in teardown(p, run):
-            out("  " + line)
+        _tear_down_after(p, run, "deployment failed", out)
         raise
     ready["total_seconds"] = round(time.monotonic() - t0, 2)
     return {"container": cfacts, **ready}
+
+
+def _tear_down_after(p: Profile, run: RunFolder, what: str, out: Any = print) -> None:
+    """A failed start leaves nothing running: tear down what this run started, say what was done."""
+    out(f"{what}: tearing down what this run started")
+    for line in teardown(p, run):
+        out("  " + line)
 
 
 def teardown(p: Profile, run: RunFolder) -> list[str]:

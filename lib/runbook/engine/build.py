@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbook.core.errors import EngineError
+from runbook.engine.sources import TORCH_PIN, TorchSource, host_ca_bundle, torch_source
 
 HERE = Path(__file__).resolve().parent
 BASE_REPO = "runbook-base"
@@ -31,7 +32,6 @@ SUITE = "bookworm"
 # g++ and python3-dev: vLLM CPU compiles its model with torch inductor at start-up.
 BASE_PACKAGES = ("python3", "python3-venv", "python3-dev", "g++", "ca-certificates", "libnuma1",
                  "procps")
-TORCH_WHEEL_GLOB = "torch-2.13.0+cpu-cp311-*.whl"
 
 Log = Callable[[str], None]
 
@@ -58,7 +58,7 @@ class ImageSpec:
 IMAGES = {
     "sglang": ImageSpec("sglang", "runbook-sglang:local", "sglang.Dockerfile",
                         ("sglang-constraints.txt", "sglang-cpu-requirements.txt",
-                         "make_kimi.py", "make_dataset.py",
+                         "make_kimi.py", "kimi_code", "make_dataset.py",
                          "patch_torchvision.py", "patch_sglang.py", "install_placeholders.py",
                          "placeholders"), "tiny-kimi"),
     "vllm": ImageSpec("vllm", "runbook-vllm:local", "vllm.Dockerfile",
@@ -104,90 +104,6 @@ def _client():
             hint="run `make setup` (installs and starts dockerd as root), or use a profile "
             "with container.launcher: process",
         ) from None
-
-
-def pip_setting(name: str) -> str | None:
-    """A value from this machine's pip configuration (cert, find-links)."""
-    env = os.environ.get(f"PIP_{name.upper().replace('-', '_')}")
-    if env:
-        return env
-    try:
-        out = subprocess.run(["pip", "config", "list"], capture_output=True, text=True,
-                             timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in out.splitlines():
-        m = re.match(rf"^[\w:.]*\.{re.escape(name)}='(.*)'$", line.strip())
-        if m:
-            return m.group(1)
-    return None
-
-
-def host_ca_bundle() -> Path:
-    for cand in (pip_setting("cert"), os.environ.get("SSL_CERT_FILE"),
-                 "/etc/ssl/certs/ca-certificates.crt"):
-        if cand and Path(cand).is_file():
-            return Path(cand)
-    raise EngineError("no CA bundle found for the image's pip",
-                      hint="set PIP_CERT to the CA bundle this machine trusts")
-
-
-TORCH_PIN = "torch==2.13.0+cpu"
-# PyTorch's own CPU wheel index, where a user's machine gets the pinned CPU build (the package
-# registry's torch is a CUDA build). RUNBOOK_TORCH_INDEX points elsewhere (a mirror).
-TORCH_INDEX_DEFAULT = "https://download.pytorch.org/whl/cpu"
-
-
-@dataclass
-class TorchSource:
-    """Where the engines' CPU torch comes from: a local wheel (carried into the build) or an
-    index (pip installs the pin from it)."""
-
-    wheel: Path | None = None
-    index: str | None = None
-
-    def describe(self) -> str:
-        return f"wheel {self.wheel}" if self.wheel else f"{TORCH_PIN} from {self.index}"
-
-    def pip_args(self) -> list[str]:
-        return [str(self.wheel)] if self.wheel else ["--index-url", str(self.index), TORCH_PIN]
-
-
-def _local_wheel() -> Path | None:
-    dirs = [d for d in (pip_setting("find-links") or "").split() if d]
-    dirs += ["/opt/wheels"]
-    for d in dirs:
-        d = d.removeprefix("file://")
-        found = sorted(Path(d).glob(TORCH_WHEEL_GLOB)) if Path(d).is_dir() else []
-        if found:
-            return found[-1]
-    return None
-
-
-def _index_answers(index: str, timeout_s: float = 10.0) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(index.rstrip("/") + "/torch/", timeout=timeout_s) as r:
-            return r.status == 200
-    except (OSError, ValueError):
-        return False
-
-
-def torch_source() -> TorchSource:
-    """A local wheel where one is (this workplace: a find-links folder), else PyTorch's CPU
-    index where it answers (a user's machine); whichever is reachable, checked before building."""
-    wheel = _local_wheel()
-    if wheel is not None:
-        return TorchSource(wheel=wheel)
-    index = os.environ.get("RUNBOOK_TORCH_INDEX", TORCH_INDEX_DEFAULT)
-    if _index_answers(index):
-        return TorchSource(index=index)
-    raise EngineError(
-        f"the CPU torch the engines pin ({TORCH_PIN}) is reachable neither as a local wheel "
-        f"({TORCH_WHEEL_GLOB} in a PIP_FIND_LINKS folder or /opt/wheels) nor from {index}",
-        hint="put the wheel in a folder named by PIP_FIND_LINKS, or set RUNBOOK_TORCH_INDEX to a "
-        "reachable mirror of PyTorch's CPU index")
 
 
 def inputs_hash(spec: ImageSpec, extra: str = "", torch: TorchSource | None = None) -> str:

@@ -23,7 +23,8 @@ only sizes and hardware changed:
   the bytes are the same on every machine and no torch is needed to make them.
 * ``tiktoken.model``: a byte-level BPE trained here on generated text (``make_dataset.corpus``)
   with a small deterministic trainer, in tiktoken's file format (base64 token, rank).
-* ``tokenization_kimi.py``: the tokenizer class, loaded through ``auto_map`` — it imports
+* ``configuration_deepseek.py``, ``tokenization_kimi.py``: Kimi's remote code (``kimi_code/``,
+  copied as they are): the config class, and the tokenizer class loaded through ``auto_map`` — it imports
   tiktoken, which the image does not ship: the recipe's pre-install step (``pip install
   sentencepiece tiktoken``) is what makes the server able to load it, as with the real Kimi K2.
 * ``tokenizer_config.json``: Kimi's special tokens (chat roles, the five tool-call tokens,
@@ -53,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_dataset import corpus
 
 SEED = 20260713
+KIMI_CODE = Path(__file__).resolve().parent / "kimi_code"  # copied into the model folder
 N_MERGES = 1024  # at most: merges stop when the corpus has no pair left (982 ranks + 256 specials)
 N_SPECIAL = 256
 
@@ -114,18 +116,9 @@ KIMI_SPECIALS = {
     17: "<|im_middle|>", 254: "[UNK]", 255: "[PAD]",
 }
 
-# Kimi's split pattern (tokenization_kimi.py). Training splits with a stdlib-only approximation
-# (no \p classes); any split is correct at run time, this one only shapes which merges are learnt.
-KIMI_PAT_STR = "|".join([
-    r"""[\p{Han}]+""",
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""\p{N}{1,3}""",
-    r""" ?[^\s\p{L}\p{N}]+[\r\n]*""",
-    r"""\s*[\r\n]+""",
-    r"""\s+(?!\S)""",
-    r"""\s+""",
-])
+# Kimi's split pattern is kimi_code/tokenization_kimi.py's PAT_STR. Training splits with a
+# stdlib-only approximation (no \p classes); any split is correct at run time, this one only
+# shapes which merges are learnt.
 _TRAIN_SPLIT = re.compile(r"""[^\r\nA-Za-z0-9]?[A-Za-z]+(?:'s|'t|'re|'ve|'m|'ll|'d)?|[0-9]{1,3}"""
                           r"""| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
 
@@ -165,114 +158,6 @@ CHAT_TEMPLATE = (
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}<|im_assistant|>assistant<|im_middle|>{%- endif -%}"
 )
-
-CONFIGURATION_PY = '''\
-"""Kimi K2's config class (model_type kimi_k2), loaded through auto_map as Kimi's own is.
-
-Kimi-K2-Instruct ships configuration_deepseek.py with a DeepseekV3Config whose model_type is
-"kimi_k2"; transformers' own DeepseekV3Config has the same fields, so this one only renames it.
-"""
-
-from transformers.models.deepseek_v3.configuration_deepseek_v3 import (
-    DeepseekV3Config as _DeepseekV3Config,
-)
-
-
-class DeepseekV3Config(_DeepseekV3Config):
-    model_type = "kimi_k2"
-'''
-
-TOKENIZATION_PY = '''\
-"""Kimi K2's tokenizer for tiny-kimi: a tiktoken BPE behind transformers' slow-tokenizer API.
-
-Loaded through tokenizer_config.json's auto_map with trust_remote_code, as Kimi-K2-Instruct's
-tokenization_kimi.py is. It imports tiktoken, which the runbook's stand-in image does not ship:
-the recipe's pre-install step (pip install sentencepiece tiktoken) provides it.
-"""
-
-import json
-import os
-from typing import Dict, List, Optional, Tuple, Union
-
-import tiktoken
-from tiktoken.load import load_tiktoken_bpe
-from transformers import AddedToken
-from transformers.tokenization_utils import PreTrainedTokenizer
-
-PAT_STR = PAT_STR_LITERAL
-
-
-class TikTokenTokenizer(PreTrainedTokenizer):
-    vocab_files_names = {"vocab_file": "tiktoken.model"}
-    model_input_names = ["input_ids", "attention_mask"]
-
-    def __init__(self, vocab_file, bos_token="[BOS]", eos_token="[EOS]", unk_token="[UNK]",
-                 pad_token="[PAD]", additional_special_tokens=None, added_tokens_decoder=None,
-                 **kwargs):
-        mergeable_ranks = load_tiktoken_bpe(vocab_file)
-        num_base = len(mergeable_ranks)
-        specials = {int(i): (t.content if isinstance(t, AddedToken) else t["content"])
-                    for i, t in (added_tokens_decoder or {}).items()}
-        self.special_tokens = {text: i for i, text in specials.items()}
-        assert all(i >= num_base for i in specials), "special ids must follow the BPE ranks"
-        self.model = tiktoken.Encoding(name=os.path.basename(vocab_file), pat_str=PAT_STR,
-                                       mergeable_ranks=mergeable_ranks,
-                                       special_tokens=self.special_tokens)
-        self.n_words = self.model.n_vocab
-        self._decoder = {rank: tok for tok, rank in mergeable_ranks.items()}
-        self._decoder.update({i: t.encode() for t, i in self.special_tokens.items()})
-        super().__init__(bos_token=bos_token, eos_token=eos_token, unk_token=unk_token,
-                         pad_token=pad_token, additional_special_tokens=additional_special_tokens,
-                         added_tokens_decoder=added_tokens_decoder, **kwargs)
-
-    @property
-    def vocab_size(self) -> int:
-        return self.n_words
-
-    def get_vocab(self) -> Dict[Union[str, bytes], int]:
-        # BPE tokens as raw bytes, specials as text: xgrammar reads a tiktoken vocabulary this way
-        # (latin-1 strings would break constrained non-ASCII output).
-        out: Dict[Union[str, bytes], int] = {self._decoder[i]: i for i in range(self.n_words)
-                                             if i not in self.special_tokens.values()}
-        out.update(self.special_tokens)
-        return out
-
-    def encode(self, text: str, add_special_tokens: bool = False, **kwargs) -> List[int]:
-        return super().encode(text, add_special_tokens=add_special_tokens, **kwargs)
-
-    def _tokenize(self, text: str, **kwargs) -> List[str]:
-        return [self._convert_id_to_token(t) for t in self.model.encode(text, disallowed_special=())]
-
-    def _convert_token_to_id(self, token: str) -> int:
-        if token in self.special_tokens:
-            return self.special_tokens[token]
-        return self.model.encode_single_token(token.encode("latin-1"))
-
-    def _convert_id_to_token(self, index: int) -> str:
-        tok = self._decoder.get(index)
-        if tok is None:
-            return self.unk_token
-        if index in self.special_tokens.values():
-            return tok.decode()
-        return tok.decode("latin-1")
-
-    def convert_tokens_to_string(self, tokens: List[str]) -> str:
-        out = bytearray()
-        for t in tokens:
-            out += t.encode() if t in self.special_tokens else t.encode("latin-1")
-        return out.decode("utf-8", errors="replace")
-
-    def _decode(self, token_ids, skip_special_tokens: bool = False, **kwargs) -> str:
-        if isinstance(token_ids, int):
-            token_ids = [token_ids]
-        specials = set(self.special_tokens.values())
-        ids = [i for i in token_ids if not (skip_special_tokens and i in specials)]
-        return b"".join(self._decoder.get(i, b"") for i in ids).decode("utf-8", errors="replace")
-
-    def save_vocabulary(self, save_directory: str, filename_prefix: Optional[str] = None) -> Tuple[str]:
-        raise NotImplementedError("tiny-kimi's vocabulary is generated by make_kimi.py")
-'''
-
 
 # --------------------------------------------------------------------------------------------
 # tokenizer
@@ -435,8 +320,8 @@ def make(out: Path, variant: str = "tiny-kimi") -> dict:
             {"bos_token_id": inv["[BOS]"], "eos_token_id": inv["[EOS]"], "max_length": 8192,
              "do_sample": True, "temperature": 0.6}, indent=2, sort_keys=True) + "\n",
         "tokenizer_config.json": json.dumps(tok_cfg, indent=2, sort_keys=True) + "\n",
-        "configuration_deepseek.py": CONFIGURATION_PY,
-        "tokenization_kimi.py": TOKENIZATION_PY.replace("PAT_STR_LITERAL", repr(KIMI_PAT_STR)),
+        # Kimi's remote code, as real files beside this script (ruff-checked, imported by tests).
+        **{f.name: f.read_text() for f in sorted(KIMI_CODE.glob("*.py")) if f.name != "__init__.py"},
         "README.md": (f"# {variant}\n\nKimi-K2-Instruct's architecture (DeepseekV3: MLA + MoE, "
                       "Kimi's routing) and tokenizer kind (tiktoken through trust_remote_code), "
                       "scaled down, random bf16 weights. Generated by the runbook's make_kimi.py; "

@@ -54,6 +54,7 @@ RUN python3 /opt/runbook/patch_torchvision.py \
 
 # The project's own model and dataset, generated deterministically (fixed seeds, same bytes).
 COPY make_kimi.py make_dataset.py /opt/runbook/
+COPY kimi_code/ /opt/runbook/kimi_code/
 RUN python3 /opt/runbook/make_kimi.py /models/tiny-kimi \
  && python3 /opt/runbook/make_dataset.py /data/sharegpt.json \
  && (cd /models/tiny-kimi && sha256sum * > /models/tiny-kimi.sha256)

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from runbook.core.errors import EngineError
-from runbook.engine.build import HERE, image_spec, inputs_hash, torch_source
+from runbook.engine.build import HERE, image_spec, inputs_hash
+from runbook.engine.sources import torch_source
 
 # The steps of sglang.Dockerfile, in its order, each held to the image's frozen versions
 # (sglang-constraints.txt: the image sets PIP_CONSTRAINT to it, the venv passes it to every pip).

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from runbook.core.numbers import number
 from runbook.measure.workload import Workload, fingerprint
 
 ABS_SLACK = 0.01  # printed figures are rounded to 2 decimals
@@ -33,14 +34,9 @@ class Finding:
 
 
 def _num(row: Mapping[str, Any], key: str) -> float | None:
+    """A row's figure: a number that is one (text, booleans and NaN are none)."""
     v = row.get(key)
-    if v is None or isinstance(v, (str, bool)):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
+    return None if isinstance(v, str) else number(v)
 
 
 def _close(printed: float, expected: float, rel: float) -> bool:

@@ -136,15 +136,11 @@ def compare(run: Mapping[str, Any], ref: Mapping[str, Any], tier: str,
     return Comparison(tier, pd.DataFrame(rows), not reasons, reasons)
 
 
-VERDICT_COLOURS = {BETTER: "#c8e6c9", WITHIN: "#e3f2fd", WORSE: "#ffcdd2", NA: "#eeeeee"}
-
-
 def styled(c: Comparison):
     """A pandas Styler with verdict colours, for notebooks and the HTML report."""
-    def colour(v: str) -> str:
-        return f"background-color: {VERDICT_COLOURS.get(v, '')}"
+    from runbook.core.verdicts import colour
 
-    return (c.table.style.map(colour, subset=["verdict"])
+    return (c.table.style.map(lambda v: f"background-color: {colour(v)}", subset=["verdict"])
             .format({"run": "{:.2f}", "reference": "{:.2f}", "delta_pct": "{:+.1f} %",
                      "tolerance_pct": "±{:.0f} %"}, na_rep="—")
             .set_caption(f"tier {c.tier}: {c.label}"))

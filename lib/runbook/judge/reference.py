@@ -38,9 +38,9 @@ def parse_bench_command(cmd: str) -> dict[str, Any]:
             key = t[2:].replace("-", "_")
             if "=" in key:
                 key, _, val = key.partition("=")
-                args[key] = _num(val)
+                args[key] = _arg_value(val)
             elif i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
-                args[key] = _num(tokens[i + 1])
+                args[key] = _arg_value(tokens[i + 1])
                 i += 1
             else:
                 args[key] = True
@@ -48,7 +48,8 @@ def parse_bench_command(cmd: str) -> dict[str, Any]:
     return args
 
 
-def _num(v: str) -> Any:
+def _arg_value(v: str) -> Any:
+    """A command-line value as the recipe's parser reads it: int, float, inf, else the text."""
     if v.lower() in ("inf", "infinity"):
         return math.inf
     for conv in (int, float):

@@ -26,22 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbook.core.numbers import number
+
 COLUMNS = ["tier", "repeat", "t_s", "source", "device", "util_pct", "mem_used_mib", "mem_total_mib",
            "power_w", "temp_c"]
 
 
 def _num(v: Any) -> float | None:
-    """A figure from a tool: 12, "12.5", {"value": 12, "unit": "%"}, "[N/A]" / "N/A" → None."""
-    if isinstance(v, dict):
-        v = v.get("value")
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int | float):
-        return float(v)
-    try:
-        return float(str(v).strip().split()[0])
-    except (ValueError, IndexError):
-        return None
+    """A figure from a tool: 12, "12.5 W", {"value": 12, "unit": "%"}, "[N/A]" / "N/A" → None."""
+    return number(v)
 
 
 def parse_nvidia_smi(text: str) -> list[dict[str, Any]]:

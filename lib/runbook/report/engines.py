@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from runbook.core.verdicts import CAUTION, GOOD, NEUTRAL
 from runbook.judge.sidebyside import RunFacts, SideBySide, table
 from runbook.report.html import badge, png_data_uri
 from runbook.report.plots import engines_plot
@@ -22,11 +23,12 @@ def _fmt(v: Any, digits: int = 2) -> str:
 
 
 def _colour(verdict: str, la: str, lb: str) -> str:
+    """B better is good news for B (green); A better, a caution about B; not judged, grey."""
     if verdict.startswith(lb):
-        return "#c8e6c9"
+        return GOOD
     if verdict.startswith(la):
-        return "#ffe0b2"
-    return "#ffffff" if verdict == "within noise" else "#eeeeee"
+        return CAUTION
+    return "#ffffff" if verdict == "within noise" else NEUTRAL
 
 
 def _differs(step: str, a: RunFacts, b: RunFacts) -> str:

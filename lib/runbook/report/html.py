@@ -18,9 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from runbook.core.verdicts import NEUTRAL, colour
+
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.I)
 _REMOTE_LINK = re.compile(r"<link[^>]*\bhref=[\"']https?://[^\"']*[\"'][^>]*>", re.I)
-COLOURS = {"PASS": "#c8e6c9", "WARN": "#fff3cd", "FAIL": "#ffcdd2", "SKIPPED": "#e0e0e0"}
 
 
 def offline(html_text: str) -> str:
@@ -48,7 +49,7 @@ def export_notebook(path: Path) -> str:
 
 
 def badge(status: str) -> str:
-    return (f'<span class="badge" style="background:{COLOURS.get(status, "#eee")}">'
+    return (f'<span class="badge" style="background:{colour(status) or NEUTRAL}">'
             f"{H.escape(status)}</span>")
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from runbook.core.errors import ParamsError
 from runbook.core.schema import Profile
+from runbook.core.verdicts import colour
 from runbook.judge.checks import check_result, workload_of
 from runbook.judge.compare import compare, styled
 from runbook.judge.reference import load_reference
@@ -240,15 +241,12 @@ def _changes(cs: list[Any]) -> str:
                      for c in cs)
 
 
-VERDICT_COLOURS = {"regression": "#ffcdd2", "improvement": "#c8e6c9", "no significant change": "#eeeeee"}
-
-
 def diff_styled(df: pd.DataFrame, base: str) -> Any:
     """``runbook diff``'s table with its verdicts coloured (also the index page's)."""
     fmt = {c: "{:+.1f}" for c in ("change_pct", "ci_low_pct", "ci_high_pct")}
     fmt |= {"base": "{:.2f}", "new": "{:.2f}", "tolerance_pct": "±{:.0f}"}
     return (df.style.format(fmt, na_rep="—").hide(axis="index")
-            .map(lambda v: f"background-color: {VERDICT_COLOURS.get(str(v), '')}", subset=["verdict"])
+            .map(lambda v: f"background-color: {colour(v)}", subset=["verdict"])
             .set_caption(f"against the baseline run {base}: change in % with its 95 % interval"))
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from runbook.core.errors import EngineError
 from runbook.core.runfolder import RunFolder
 from runbook.core.schema import Profile
+from runbook.deploy.launchers import transfer
 from runbook.deploy.launchers.base import ExecResult, Launcher, Out
-from runbook.deploy.launchers.docker import DockerLauncher, docker_client
+from runbook.deploy.launchers.containerspec import ContainerSpec
+from runbook.deploy.launchers.docker import docker_client, docker_exec, scratch_path
 from runbook.deploy.server import LaunchCommand
 
 
-class AttachedLauncher(DockerLauncher):
+class AttachedLauncher(Launcher):
     """A server already up at the profile's endpoint — started by hand, or by an earlier run that
     left it loaded — so the tiers can be rerun without reloading 1 TB: nothing is created, started
     or stopped. Commands (bench_serving) still run where the engine lives: in the running
@@ -21,8 +24,8 @@ class AttachedLauncher(DockerLauncher):
     name = "attach"
 
     def __init__(self, profile: Profile, run: RunFolder, out: Out = print) -> None:
-        Launcher.__init__(self, profile, run, out)
-        self.client = None  # Docker only if a command must run in the engine's container
+        super().__init__(profile, run, out)
+        self.client: Any = None  # Docker only if a command must run in the engine's container
 
     def container(self) -> Any:
         import docker
@@ -64,7 +67,21 @@ class AttachedLauncher(DockerLauncher):
                               f"{self.p.container.name!r} to run {argv[0]} in",
                               hint="set container.name to the server's container, or run the tiers "
                               "with the builtin runner (benchmark.runner=builtin)")
-        return super().exec(argv, timeout_s, env, echo, out)
+        return docker_exec(self.client, ctr, argv, timeout_s, env, echo, out or self.out)
+
+    def container_path(self, host_path: Path) -> str:
+        """Where a host path appears in the server's container, through the profile's mounts."""
+        return ContainerSpec(self.p, self.run).container_path(host_path)
+
+    # bench_serving's JSONL is written inside the container and copied out, as with docker.
+    def scratch_path(self, name: str) -> str:
+        return scratch_path(self.run, name)
+
+    def copy_in(self, host_dir: Path, inside_parent: str) -> str:
+        return transfer.copy_in(self, host_dir, inside_parent)
+
+    def copy_out(self, inside: str, host: Path) -> bool:
+        return transfer.copy_out(self, inside, host)
 
     def alive(self) -> bool:
         return True

@@ -78,8 +78,12 @@ class Launcher:
         res = None
         if cmd:
             cmd = self.pre_install_command(cmd)
-            res = self.exec(["sh", "-c", cmd])
-            self.run.update_state(pre_install={"command": cmd, "code": res.code})
+            # pip's own output (resolver notes and warnings) goes to a log, not the notebook.
+            res = self.exec(["sh", "-c", cmd], echo=False)
+            log = self.run.logs / "pre-install.log"
+            log.write_text(res.output)
+            self.out(f"pre-install: `{cmd}` exit code {res.code} (pip's output: {log})")
+            self.run.update_state(pre_install={"command": cmd, "code": res.code, "log": str(log)})
             if res.code != 0:
                 raise EngineError(f"pre-install `{cmd}` failed with exit code {res.code}",
                                   log_tail="\n".join(res.output.splitlines()[-20:]))

@@ -40,6 +40,36 @@ def docker_client():
                           "container.launcher=process") from None
 
 
+def docker_exec(client: Any, ctr: Any, argv: list[str], timeout_s: float | None, env: dict[str, str] | None,
+                echo: bool, out: Out) -> ExecResult:
+    """Run ``argv`` in a running container, its output echoed line by line to ``out`` (the docker
+    launcher's and the attach launcher's exec)."""
+    if timeout_s:
+        argv = ["timeout", "--signal=TERM", "--kill-after=10", str(int(timeout_s)), *argv]
+    eid = client.api.exec_create(ctr.id, argv, environment=env or None)["Id"]
+    chunks: list[str] = []
+    pending = ""
+    for raw in client.api.exec_start(eid, stream=True):
+        text = raw.decode(errors="replace")
+        chunks.append(text)
+        if echo:
+            pending += text
+            # tqdm redraws with \r: treat it as a line end so progress shows as it happens.
+            *lines, pending = pending.replace("\r", "\n").split("\n")
+            for ln in lines:
+                out(ln)
+    if echo and pending:
+        out(pending)
+    code = client.api.exec_inspect(eid)["ExitCode"]
+    return ExecResult(int(code if code is not None else -1), "".join(chunks))
+
+
+def scratch_path(run: RunFolder, name: str) -> str:
+    """A path inside the container for a file to copy out afterwards. Not in the run folder's
+    mount: a reused container may hold another run's folder there (or none at all)."""
+    return f"/tmp/runbook-{run.run_id}-{name}"
+
+
 class DockerLauncher(Launcher):
     name = "docker"
 
@@ -67,9 +97,7 @@ class DockerLauncher(Launcher):
         return transfer.copy_out(self, inside, host)
 
     def scratch_path(self, name: str) -> str:
-        """A path inside the container for a file to copy out afterwards. Not in the run folder's
-        mount: a reused container may hold another run's folder there (or none at all)."""
-        return f"/tmp/runbook-{self.run.run_id}-{name}"
+        return scratch_path(self.run, name)
 
     def find_existing(self) -> Any:
         import docker
@@ -145,28 +173,10 @@ class DockerLauncher(Launcher):
 
     def exec(self, argv: list[str], timeout_s: float | None = None, env: dict[str, str] | None = None,
              echo: bool = True, out: Out | None = None) -> ExecResult:
-        out = out or self.out
         ctr = self.container()
         if ctr is None:
             raise EngineError("the container is gone", hint="re-run the container step")
-        if timeout_s:
-            argv = ["timeout", "--signal=TERM", "--kill-after=10", str(int(timeout_s)), *argv]
-        eid = self.client.api.exec_create(ctr.id, argv, environment=env or None)["Id"]
-        chunks: list[str] = []
-        pending = ""
-        for raw in self.client.api.exec_start(eid, stream=True):
-            text = raw.decode(errors="replace")
-            chunks.append(text)
-            if echo:
-                pending += text
-                # tqdm redraws with \r: treat it as a line end so progress shows as it happens.
-                *lines, pending = pending.replace("\r", "\n").split("\n")
-                for ln in lines:
-                    out(ln)
-        if echo and pending:
-            out(pending)
-        code = self.client.api.exec_inspect(eid)["ExitCode"]
-        return ExecResult(int(code if code is not None else -1), "".join(chunks))
+        return docker_exec(self.client, ctr, argv, timeout_s, env, echo, out or self.out)
 
     def start_server(self, cmd: LaunchCommand) -> None:
         for f in (self.exit_file, self.pid_file):

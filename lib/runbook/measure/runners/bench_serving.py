@@ -61,7 +61,10 @@ class BenchServingRunner:
         from runbook.core.progress import ThrottledEcho
 
         self.launcher = launcher
-        self.out = ThrottledEcho(out)
+        self.out = out  # the runner's own lines
+        # bench_serving's own output (its argument Namespace, twice; the result block) goes to the
+        # tier's log file; the screen gets its progress bar only, and the block once, after.
+        self.echo = ThrottledEcho(out, only_bars=True)
         self.python = python
         self.flush_endpoint = flush_endpoint  # the server has /flush_cache (SGLang)
 
@@ -115,14 +118,14 @@ class BenchServingRunner:
             env["OPENAI_API_KEY"] = spec.api_key  # bench_serving sends it as a Bearer token
         if self.launcher is not None:
             res = self.launcher.exec(argv, timeout_s=spec.request_timeout_s * 2, env=env or None,
-                                     out=self.out)
+                                     out=self.echo)
             code, output = res.code, res.output
         else:
             import os
 
             p = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env})
             code, output = p.returncode, p.stdout + p.stderr
-            self.out(output)
+            self.echo(output)
         log.write_text(output)
         if inside is not None:
             self.launcher.copy_out(inside, jsonl)

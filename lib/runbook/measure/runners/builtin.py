@@ -19,117 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import numpy as np
 
 from runbook import __version__
 from runbook.core.errors import BenchError
 from runbook.core.progress import Progress
 from runbook.core.schema import TierRun
 from runbook.measure.metrics import RequestRecord, summarize
+from runbook.measure.plan import Plan, make_plan
 from runbook.measure.results import format_block
 from runbook.measure.runners import RunnerResult, out_path
-from runbook.measure.workload import Workload
 
 # The builtin client's identity in a row: the runbook's version (its code is the runbook's own).
 CLIENT = f"runbook builtin {__version__}"
-PROMPT_SEED_OFFSET = 7919  # prompt token ids come from their own stream, lengths stay exact
 FLUSH_RETRY_S = 5.0  # how long a refused /flush_cache (the scheduler's last batch not yet cleared) is retried
-
-
-def vocab_ids(tokenizer: str | None, fallback: int = 1000) -> np.ndarray:
-    """Ids of ordinary tokens: from tokenizer.json (or a tiktoken.model, as Kimi K2 ships) when
-    there is one, else 100..fallback."""
-    if tokenizer:
-        path = Path(tokenizer)
-        tiktoken_file = path / "tiktoken.model"
-        if path.is_dir() and not (path / "tokenizer.json").is_file() and tiktoken_file.is_file():
-            n = sum(1 for line in tiktoken_file.read_text().splitlines() if line.strip())
-            return np.arange(n // 10, n)  # BPE ranks (specials follow them), byte alphabet skipped
-        tj = path / "tokenizer.json" if path.is_dir() else path
-        if tj.is_file():
-            data = json.loads(tj.read_text())
-            vocab = data.get("model", {}).get("vocab", {})
-            special = {t["id"] for t in data.get("added_tokens", [])}
-            ids = sorted(i for i in vocab.values() if i not in special)
-            if ids:
-                return np.asarray(ids[len(ids) // 10:] or ids)  # skip the byte alphabet
-    return np.arange(100, fallback)
-
-
-@dataclass
-class Plan:
-    """What a tier sends: prompts and their lengths in tokens (as planned, and as made)."""
-
-    prompts: list[list[int]] | list[str]
-    prompt_lens: list[int]
-    planned_lens: list[int]
-    out_lens: list[int]
-    gaps: list[float]
-
-    @property
-    def exact(self) -> int:
-        return sum(a == b for a, b in zip(self.prompt_lens, self.planned_lens, strict=True))
-
-
-class _Tokenizer:
-    """The local tokenizer, for text prompts: a ``tokenizer.json`` through ``tokenizers``, or a
-    model folder whose tokenizer is remote code (Kimi K2's tiktoken one) through transformers'
-    AutoTokenizer with trust_remote_code — as the server and bench_serving load it."""
-
-    def __init__(self, path: str | None) -> None:
-        p = Path(path) if path else None
-        tj = (p / "tokenizer.json" if p is not None and p.is_dir() else p)
-        self.tok: Any = None
-        self.hf: Any = None
-        if tj is not None and tj.is_file() and tj.suffix == ".json":
-            from tokenizers import Tokenizer
-
-            self.tok = Tokenizer.from_file(str(tj))
-        elif p is not None and (p / "tokenizer_config.json").is_file():
-            from transformers import AutoTokenizer
-
-            self.hf = AutoTokenizer.from_pretrained(str(p), trust_remote_code=True)
-        else:
-            raise BenchError(
-                f"text prompts need the model's tokenizer (tokenizer.json, or tokenizer_config.json "
-                f"with its files); none at {path!r}",
-                hint="set target.tokenizer to the model folder, or benchmark.prompt_format=token_ids")
-
-    def encode(self, text: str) -> list[int]:
-        if self.hf is not None:
-            return list(self.hf.encode(text, add_special_tokens=False))
-        return self.tok.encode(text, add_special_tokens=False).ids
-
-    def decode(self, ids: list[int]) -> str:
-        if self.hf is not None:
-            return self.hf.decode(ids, skip_special_tokens=False)
-        return self.tok.decode(ids, skip_special_tokens=False)
-
-
-def text_prompt(tok: _Tokenizer, ids: list[int], n: int, vocab: np.ndarray,
-                rng: np.random.RandomState, tries: int = 8) -> tuple[str, int]:
-    """Text that the tokenizer encodes to ``n`` tokens, when it can be found; else the closest.
-    Decoding ids and encoding the text back need not round-trip (merges across the joins), so
-    the canonical ids are trimmed or topped up until the lengths agree. Returns the text and
-    its length in tokens (the prompt length the result reports, as bench_serving's does)."""
-    best: tuple[str, int] | None = None
-    for _ in range(tries):
-        text = tok.decode(ids)
-        got = tok.encode(text)
-        if len(got) == n:
-            return text, n
-        if best is None or abs(len(got) - n) < abs(best[1] - n):
-            best = (text, len(got))
-        ids = got[:n] if len(got) > n else got + rng.choice(vocab, size=n - len(got)).tolist()
-    assert best is not None
-    return best
 
 
 class BuiltinRunner:
@@ -142,28 +49,7 @@ class BuiltinRunner:
     # ------------------------------------------------------------------------------------------
     def plan(self, spec: TierRun, text: bool = False) -> Plan:
         """Prompts (token ids, or text when ``text``) with their lengths, output lengths, gaps."""
-        w = Workload(spec.num_prompts, spec.input_len, spec.output_len, spec.range_ratio, spec.seed)
-        rng = np.random.RandomState(w.seed)
-        lo_in = max(int(w.input_len * w.range_ratio), 1)
-        lo_out = max(int(w.output_len * w.range_ratio), 1)
-        in_lens = rng.randint(lo_in, w.input_len + 1, size=w.num_prompts)
-        out_lens = rng.randint(lo_out, w.output_len + 1, size=w.num_prompts)
-        # bench_serving draws its Poisson gaps from the global NumPy stream after the lengths.
-        gaps = ([0.0] * w.num_prompts if math.isinf(spec.request_rate)
-                else [float(rng.exponential(1.0 / spec.request_rate)) for _ in range(w.num_prompts)])
-        ids = vocab_ids(spec.tokenizer)
-        planned = [int(n) for n in in_lens]
-        outs = [int(x) for x in out_lens]
-        prng = np.random.RandomState(w.seed + PROMPT_SEED_OFFSET)
-        if not text:
-            prompts = [prng.choice(ids, size=n).tolist() for n in planned]
-            return Plan(prompts, planned, planned, outs, gaps)
-        tok = _Tokenizer(spec.tokenizer)
-        # Only tokens that are whole characters on their own: a byte-level vocabulary's partial
-        # UTF-8 pieces decode to U+FFFD, which never encodes back to them.
-        ids = np.asarray([i for i in ids.tolist() if "\ufffd" not in tok.decode([i])])
-        made = [text_prompt(tok, prng.choice(ids, size=n).tolist(), n, ids, prng) for n in planned]
-        return Plan([t for t, _ in made], [n for _, n in made], planned, outs, gaps)
+        return make_plan(spec, text)
 
     async def _detect_native(self, client: aiohttp.ClientSession, spec: TierRun) -> bool:
         if self.native is not None:
