@@ -89,8 +89,10 @@ print(result.printed)
 print(f"raw output: {result.logs()}")
 
 # %% [markdown]
-# ## Result table (bench_serving's field names, the headline ones; a row per repeat; every field
-# is in the run folder's results.csv)
+# ## Result table
+#
+# bench_serving's field names, the headline ones, a row per repeat; every field is in the run
+# folder's `results.csv`.
 
 # %%
 result.table()

@@ -55,6 +55,8 @@ step = plumbing.open_step("sweep", globals())
 
 # %%
 sw = stepparams.resolve_sweep(step.profile, **step.params.sweep_values())
+print(f"sweep: concurrencies {sw.concurrencies}, {sw.prompts_per_concurrency} prompts and "
+      f"{sw.warmup_per_concurrency} warm-up requests per concurrency, {sw.repeats} run(s) each")
 headline = views.placeholder()
 
 # %% [markdown]

@@ -16,7 +16,7 @@ from importlib.metadata import version
 from runbook import lockfile
 have, want = lockfile.installed(), lockfile.expected(lockfile.read())
 newer = [f"{n} {want[n]} -> {v}" for n, v in sorted(have.items()) if n in want and want[n] != v]
-print(f"test-latest: {len(newer)} package(s) newer than requirements.lock")
+print(f"test-latest: {len(newer)} package(s) differ from requirements.lock")
 for line in newer:
     print("  " + line)
 PY

@@ -57,7 +57,8 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
     # A copy: JupyterLab may save the notebook (autosave), and the committed one has no outputs.
-    shutil.copy(ROOT / "notebooks" / "report.ipynb", root / "notebooks" / "report.ipynb")
+    for nb in ("report.ipynb", "bench.ipynb", "sweep.ipynb"):
+        shutil.copy(ROOT / "notebooks" / nb, root / "notebooks" / nb)
     outputs = root / "outputs"
     outputs.mkdir()
     _run_folder(outputs, "20261201-010000-local-aaaaaa", 298.41)
@@ -125,7 +126,7 @@ def test_a_form_value_changes_the_outputs_below_in_jupyterlab(lab, tmp_path):
         browser = pw.chromium.launch(executable_path=lab["chromium"], args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{lab['url']}/lab/tree/notebooks/report.ipynb?token={TOKEN}")
+        page.goto(f"{lab['url']}/lab/tree/notebooks/report.ipynb?reset&token={TOKEN}")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
             timeout=120_000)
@@ -167,5 +168,80 @@ def test_a_form_value_changes_the_outputs_below_in_jupyterlab(lab, tmp_path):
         tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']",
                                   has_text="Traceback")
         assert tracebacks.count() == 0, tracebacks.all_inner_texts()
+        browser.close()
+    assert not errors, errors
+
+
+def _cell(page, code: str):
+    """The code cell whose source holds ``code`` (not one whose output mentions it), as shown (a
+    notebook scrolled far may keep a hidden copy of a cell while it re-renders)."""
+    return page.locator(".jp-CodeCell:visible").filter(
+        has=page.locator(".jp-InputArea-editor", has_text=code)).first
+
+
+def _output_of(page, code: str) -> str:
+    return _cell(page, code).locator(".jp-OutputArea").inner_text()
+
+
+def _run_cells_from(page, code: str, n: int) -> None:
+    """Click the cell holding ``code``, then Shift+Enter ``n`` times (each runs a cell and moves
+    to the next), as a person steps through."""
+    cell = _cell(page, code)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").click()  # selects the cell (command mode)
+    for _ in range(n):
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_timeout(300)
+    _wait_idle(page)
+
+
+@pytest.mark.parametrize("notebook, shown_by, set_value, before, after", [
+    # bench: the tier chosen in the form is the tier the cells below resolve.
+    ("bench.ipynb", "stepparams.resolve_notebook_tier(",
+     lambda page: page.locator(".widget-dropdown", has=page.locator("label", has_text="tier"))
+     .first.locator("select").select_option(label="medium"),
+     "tier low:", "tier medium:"),
+    # sweep: the concurrencies typed in the form are the sweep's points.
+    ("sweep.ipynb", "stepparams.resolve_sweep(",
+     lambda page: page.locator(".widget-text", has=page.locator("label", has_text="concurrencies"))
+     .first.locator("input").fill("2, 4"),
+     "concurrencies [1, 4, 16, 64, 100]", "concurrencies [2, 4]"),
+])
+def test_the_bench_and_sweep_forms_set_what_the_cells_below_run(lab, tmp_path, notebook, shown_by,
+                                                                 set_value, before, after):
+    """Open the notebook, run its parameters and form cells, step through the cells below up to
+    the one that shows what will run; set a value in the form; step through again: the output
+    shows the form's value. No server is started (the cells stop before the server's)."""
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("RUNBOOK_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    stem = notebook.removesuffix(".ipynb")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=lab["chromium"], args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # ?reset: a fresh workspace, not the tabs an earlier test left open (hidden behind this one)
+        page.goto(f"{lab['url']}/lab/tree/notebooks/{notebook}?reset&token={TOKEN}")
+        page.locator(".jp-Notebook:visible .jp-Cell").first.wait_for(timeout=120_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+            timeout=120_000)
+        # Everything above the cell that shows the workload (parameters, form, open_step), then it.
+        _cell(page, shown_by).locator(".jp-InputArea-editor").click()
+        _menu(page, "Run", "Run All Above Selected Cell")
+        _wait_idle(page)
+        page.locator(".widget-dropdown select").first.wait_for(timeout=30_000)  # widgets rendered
+        _run_cells_from(page, shown_by, 1)
+        assert before in _output_of(page, shown_by)
+        page.screenshot(path=str(shots / f"{stem}-1-defaults.png"), full_page=True)
+
+        set_value(page)
+        page.locator(".widget-html", has_text="Run Selected Cell and All Below").first.wait_for(
+            timeout=10_000)
+        _run_cells_from(page, "plumbing.open_step(", 2)
+        page.screenshot(path=str(shots / f"{stem}-2-form-changed.png"), full_page=True)
+        shown = _output_of(page, shown_by)
+        assert after in shown and before not in shown, shown
         browser.close()
     assert not errors, errors
