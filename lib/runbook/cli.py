@@ -85,23 +85,6 @@ def _print_findings(findings: list, fmt: str, what: str) -> None:
               f"{f.expected} — {f.detail}")
 
 
-INFER_FROM = ["mi300x-kimi-k2", "local"]  # the profiles whose tiers a bare result is matched to
-
-
-def _inferred(r: dict[str, Any], what: str) -> tuple[str | None, Any]:
-    """(tier, workload) a result's token totals identify, said on stderr; (None, None) if none."""
-    from runbook.judge.checks import infer_workload, tier_workloads
-
-    hit = infer_workload(r, tier_workloads(INFER_FROM))
-    if hit is None:
-        return None, None
-    tier, w = hit
-    print(f"{what}: workload inferred from its token totals: tier {tier} ({w.num_prompts} prompts, "
-          f"{w.input_len}/{w.output_len} tokens, range ratio {w.range_ratio}, seed {w.seed})",
-          file=sys.stderr)
-    return tier, w
-
-
 def cmd_parse(a: argparse.Namespace) -> int:
     """bench_serving's printed blocks or JSONL → one row per run, bench_serving's field names."""
     from runbook.measure.results import read_results, summary_columns
@@ -208,84 +191,32 @@ def _int_list(text: str) -> list[int]:
                           field="--concurrencies") from None
 
 
-def cmd_check(a: argparse.Namespace) -> int:
-    from runbook.judge.checks import check_result, workload_of
-    from runbook.measure.results import read_results
-    from runbook.measure.workload import Workload
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
 
-    df = read_results(a.files)
-    findings = []
-    for _, row in df.iterrows():
-        r = row.dropna().to_dict()
-        w = None
-        label = a.tier or f"{row['source']}#{row['run_index']}"
-        if a.num_prompts:
-            w = Workload(a.num_prompts, int(r.get("random_input_len") or 0),
-                         int(r.get("random_output_len") or 0),
-                         float(r.get("random_range_ratio") or 0.0), a.seed)
-        else:
-            w = workload_of(r)
-            if w is None:  # a printed block does not name its workload: its totals do
-                tier, w = _inferred(r, label)
-                label = a.tier or tier or label
-        findings += check_result(r, label, w, a.rel)
+
+def cmd_check(a: argparse.Namespace) -> int:
+    from runbook.judge.files import check_files
+
+    findings = check_files(a.files, _say, a.tier, a.num_prompts, a.seed, a.rel)
     _print_findings(findings, a.format, ", ".join(a.files))
     return 1 if a.strict and findings else 0
 
 
 def cmd_check_reference(a: argparse.Namespace) -> int:
-    from runbook.judge.checks import check_result, workload_of
-    from runbook.judge.reference import load_reference
+    from runbook.judge.files import check_reference
 
-    df = load_reference(a.reference)
-    findings = []
-    for tier, row in df.iterrows():
-        r = row.to_dict()
-        findings += check_result(r, str(tier), workload_of(r), a.rel)
+    findings = check_reference(a.reference, a.rel)
     _print_findings(findings, a.format, "published reference")
     return 1 if a.strict and findings else 0
 
 
 def cmd_compare(a: argparse.Namespace) -> int:
-    from runbook.core.params import load_profile
-    from runbook.core.schema import Tolerances
-    from runbook.judge.compare import compare
-    from runbook.judge.reference import load_reference
-    from runbook.measure.results import read_results
+    from runbook.core.params import parse_override
+    from runbook.judge.files import compare_file
 
-    ref = load_reference(a.reference)
-    df = read_results(a.result)
-    if not a.tier:  # inferred from the result's token totals
-        from runbook.judge.checks import workload_fields
-
-        tier, w = _inferred(df.iloc[-1].dropna().to_dict(), a.result)
-        if tier is None:
-            raise ParamsError("the result does not say its tier and its token totals match none of "
-                              "the recipe's workloads", field="--tier", allowed=", ".join(ref.index))
-        a.tier = tier
-        for col, v in workload_fields(w).items():
-            df[col] = df[col].fillna(v) if col in df else v
-    if a.tier not in ref.index:
-        raise ParamsError(f"tier {a.tier!r} is not in the reference", field="--tier",
-                          allowed=", ".join(ref.index))
-    meta: dict[str, Any] = {}
-    tol = Tolerances()
-    if a.profile:
-        prof = load_profile(a.profile)
-        tol = prof.report.tolerances
-        meta.update(hardware=prof.target.hardware, model=prof.target.model, tp=prof.server.tp)
-        if a.tier in prof.benchmark.tiers:
-            t = prof.tier(a.tier)
-            meta.update(num_prompts=t.num_prompts, seed=t.seed)
-    for kv in a.meta or []:
-        from runbook.core.params import parse_override
-
-        k, v = parse_override(kv)
-        meta[k] = v
-    out = []
-    for _, row in df.iterrows():
-        run = {**meta, **row.dropna().to_dict()}
-        out.append(compare(run, ref.loc[a.tier].to_dict(), a.tier, tol))
+    meta = dict(parse_override(kv) for kv in a.meta or [])
+    out = compare_file(a.result, a.reference, _say, a.tier, a.profile, meta)
     if a.format == "json":
         print(_dump([c.as_dict() for c in out] if len(out) > 1 else out[0].as_dict()))
     else:
