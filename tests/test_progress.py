@@ -38,6 +38,9 @@ def test_a_tool_whose_output_goes_to_a_log_shows_only_its_progress():
 
     shown: list[str] = []
     echo = ThrottledEcho(shown.append, every_s=0, only_bars=True)
-    echo("Namespace(backend='sglang', ...)\n  0%|          | 0/10\n 100%|##########| 10/10\n"
+    echo("Namespace(backend='sglang', ...)\n  0%|          | 0/10 [00:00<?, ?it/s]\n"
+         # the warm-up bar's last redraw, then bench_serving's print on the same line (seen)
+         "100%|##########| 1/1 [00:01<00:00,  1.20s/it]benchmark_args=Namespace(backend='sglang')\n"
          "============ Serving Benchmark Result ============\nSuccessful requests: 10\n")
-    assert shown == ["  0%|          | 0/10", " 100%|##########| 10/10"]
+    assert shown == ["  0%|          | 0/10 [00:00<?, ?it/s]",
+                     "100%|##########| 1/1 [00:01<00:00,  1.20s/it]"]

@@ -75,6 +75,8 @@ class ThrottledEcho:
 
         self.out, self.every_s, self.only_bars = out, every_s, only_bars
         self._bar = re.compile(r"\d+%\|")  # tqdm's "NN%|", alone or after a description
+        # A whole bar: " 30%|███       | 3/10 [00:06<00:19,  2.84s/it]"
+        self._whole_bar = re.compile(r"\s*\d+%\|[^|]*\|[^\[\n]*\[[^\]]*\]")
         self._last = -1e9
 
     def __call__(self, text: str) -> None:
@@ -86,6 +88,9 @@ class ThrottledEcho:
                 if now - self._last < self.every_s and "100%|" not in line:
                     continue
                 self._last = now
+                if self.only_bars:  # a bar's last redraw may run into the tool's next print
+                    whole = self._whole_bar.search(line)
+                    line = whole.group(0) if whole else line[self._bar.search(line).start():][:120]
             elif self.only_bars:
                 continue
             self.out(line)
