@@ -48,9 +48,9 @@ lint: setup
 test: engines lint
 	$(BIN)/pytest -ra --durations=15 tests
 
-# The inner loop: the unit tests only (no engine, no image build, no browser).
+# The inner loop: the unit tests only (no engine, image, browser, kernel or venv).
 test-fast: $(BIN)/.installed
-	$(BIN)/pytest -q -m "not engine and not browser" tests
+	$(BIN)/pytest -q -m "not engine and not browser and not slow" tests
 
 # The newest versions pyproject.toml allows, in a throwaway venv: unit tests and one invocation
 # test against the miniature. Not CI's (the registry changes under it).

@@ -25,6 +25,8 @@ from .conftest import ROOT, free_port
 sys.path.insert(0, str(ROOT / "bench"))
 import loopback
 
+pytestmark = pytest.mark.slow
+
 
 def _run(tmp_path, name: str, itl_ms: float):
     port = free_port()

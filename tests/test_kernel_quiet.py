@@ -5,12 +5,16 @@ kernel prints it (what the test would see if the manager were lost)."""
 
 from __future__ import annotations
 
+import pytest
+
 import nbformat
 import papermill as pm
 
 from runbook.orchestrate import execute
 
 WARNING = "without encryption"
+
+pytestmark = pytest.mark.slow
 
 
 def _notebook(tmp_path):

@@ -114,6 +114,7 @@ def _install(root: Path, tmp: Path, lock_text: str, index: Path) -> subprocess.C
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_install_takes_the_locked_version_when_a_newer_one_is_served(root, tmp_path):
     index = tmp_path / "index"
     index.mkdir()
@@ -127,6 +128,7 @@ def test_install_takes_the_locked_version_when_a_newer_one_is_served(root, tmp_p
     assert got.stdout.strip() == "1.0"
 
 
+@pytest.mark.slow
 def test_install_refuses_a_file_whose_hash_is_not_the_locked_one(root, tmp_path):
     index = tmp_path / "index"
     index.mkdir()

@@ -16,6 +16,8 @@ from runbook.report.html import export_notebook
 
 from .conftest import DATA, ROOT, cname, container_gone, free_port, signal_once_started
 
+pytestmark = pytest.mark.slow
+
 
 def _papermill(nb: str, out, *args: str, env=None):
     return subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / nb), str(out),
