@@ -5,10 +5,9 @@ kernel prints it (what the test would see if the manager were lost)."""
 
 from __future__ import annotations
 
-import pytest
-
 import nbformat
 import papermill as pm
+import pytest
 
 from runbook.orchestrate import execute
 
