@@ -111,6 +111,18 @@ def _wait_idle(page, timeout_s: float = 180) -> None:
     raise AssertionError(f"cells still running after {timeout_s} s: {prompts}")
 
 
+def _open(pw, lab, notebook: str, errors: list[str]):
+    """Chromium on the notebook in a fresh workspace (?reset: not the tabs an earlier test left
+    open, hidden behind this one), once its cells show and the kernel is idle."""
+    browser = pw.chromium.launch(executable_path=lab["chromium"], args=["--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{lab['url']}/lab/tree/notebooks/{notebook}?reset&token={TOKEN}")
+    page.locator(".jp-Notebook:visible .jp-Cell").first.wait_for(timeout=120_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+    return browser, page
+
+
 def _menu(page, menu: str, item: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
@@ -123,13 +135,7 @@ def test_a_form_value_changes_the_outputs_below_in_jupyterlab(lab, tmp_path):
     shots.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=lab["chromium"], args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{lab['url']}/lab/tree/notebooks/report.ipynb?reset&token={TOKEN}")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
-            timeout=120_000)
+        browser, page = _open(pw, lab, "report.ipynb", errors)
 
         # The form's code is collapsed (jupyter.source_hidden): JupyterLab shows a placeholder.
         page.locator(".jp-CodeCell .jp-InputPlaceholder").first.wait_for(timeout=30_000)
@@ -219,14 +225,7 @@ def test_the_bench_and_sweep_forms_set_what_the_cells_below_run(lab, tmp_path, n
     errors: list[str] = []
     stem = notebook.removesuffix(".ipynb")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=lab["chromium"], args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        # ?reset: a fresh workspace, not the tabs an earlier test left open (hidden behind this one)
-        page.goto(f"{lab['url']}/lab/tree/notebooks/{notebook}?reset&token={TOKEN}")
-        page.locator(".jp-Notebook:visible .jp-Cell").first.wait_for(timeout=120_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
-            timeout=120_000)
+        browser, page = _open(pw, lab, notebook, errors)
         # Everything above the cell that shows the workload (parameters, form, open_step), then it.
         _cell(page, shown_by).locator(".jp-InputArea-editor").click()
         _menu(page, "Run", "Run All Above Selected Cell")
