@@ -90,15 +90,21 @@ def installed(prefix: str | None = None) -> dict[str, str]:
     return {canonicalize_name(d.metadata["Name"]): d.version for d in dists if d.metadata["Name"]}
 
 
+def differences(want: dict[str, str], have: dict[str, str], pinned: str, unpinned: str) -> list[str]:
+    """Each way an installed package set differs from a pinned one, a line each: ``pinned`` names
+    the pin ("lock", "frozen"), ``unpinned`` what a package outside it is ("not in the lock")."""
+    out = [f"{n}: {pinned} {v}, installed {have[n]}" for n, v in sorted(want.items())
+           if n in have and have[n] != v]
+    out += [f"{n}: {pinned} {v}, not installed" for n, v in sorted(want.items()) if n not in have]
+    out += [f"{n}: installed {v}, {unpinned}" for n, v in sorted(have.items()) if n not in want]
+    return out
+
+
 def drift(pins: list[Pin], have: dict[str, str]) -> list[str]:
     """Each way an environment differs from the lock, one line each (empty: it is the lock)."""
-    want = expected(pins)
-    out = [f"{n}: lock {v}, installed {have[n]}" for n, v in sorted(want.items())
-           if n in have and have[n] != v]
-    out += [f"{n}: lock {v}, not installed" for n, v in sorted(want.items()) if n not in have]
-    out += [f"{n}: installed {v}, not in the lock" for n, v in sorted(have.items())
-            if n not in want and n not in VENV_OWN and n != PROJECT_DIST]
-    return out
+    own = VENV_OWN | {PROJECT_DIST}
+    return differences(expected(pins), {n: v for n, v in have.items() if n not in own},
+                       "lock", "not in the lock")
 
 
 def changes(old: list[Pin], new: list[Pin]) -> list[tuple[str, str, str]]:

@@ -24,7 +24,10 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
+from packaging.utils import canonicalize_name
+
 from runbook.core.errors import EngineError
+from runbook.core.lockfile import differences
 
 HERE = Path(__file__).resolve().parent
 TORCH_LINE = "torch==2.13.0+cpu"
@@ -48,7 +51,7 @@ def _canon(line: str) -> tuple[str, str] | None:
     if not line or "==" not in line:
         return None
     name, version = line.split("==", 1)
-    return name.strip().lower().replace("_", "-").replace(".", "-"), version.strip()
+    return canonicalize_name(name.strip()), version.strip()
 
 
 def pins(text: str) -> dict[str, str]:
@@ -88,12 +91,12 @@ def frozen_lines(freeze_output: str) -> list[str]:
 
 
 def drift(want: dict[str, str], have: dict[str, str]) -> list[str]:
-    """Each way a package set differs from its frozen list, one line each (empty: the same)."""
-    out = [f"{n}: frozen {v}, installed {have[n]}" for n, v in sorted(want.items())
-           if n in have and have[n] != v]
-    out += [f"{n}: frozen {v}, not installed" for n, v in sorted(want.items()) if n not in have]
-    out += [f"{n}: installed {v}, not frozen" for n, v in sorted(have.items()) if n not in want]
-    return out
+    """Each way a package set differs from its frozen list, one line each (empty: the same); the
+    venv's own pip is left out on both sides."""
+    def own(d: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in d.items() if k not in NOT_FROZEN}
+
+    return differences(own(want), own(have), "frozen", "not frozen")
 
 
 def digest(lines: list[str] | str) -> str:

@@ -119,10 +119,7 @@ class Launcher:
                        packages_digest=freeze.digest(lines))
             frozen = self.frozen_constraints()
             if frozen is not None:
-                off = freeze.drift({k: v for k, v in freeze.pins(frozen.read_text()).items()
-                                    if k not in freeze.NOT_FROZEN},
-                                   {k: v for k, v in freeze.pins("\n".join(lines)).items()
-                                    if k not in freeze.NOT_FROZEN})
+                off = freeze.drift(freeze.pins(frozen.read_text()), freeze.pins("\n".join(lines)))
                 rec.update(frozen=frozen.name, matches_frozen=not off, drift=off[:50])
         else:
             rec["why"] = f"pip freeze exited {res.code}"

@@ -71,6 +71,11 @@ class BenchServingRunner:
     def client_version(self) -> str | None:
         """``sglang.bench_serving X.Y.Z``: the sglang where the tier runs (asked once). Two runs
         measured by different client versions are not silently comparable (diff, compare-engines)."""
+        if not hasattr(self, "_client") and self.launcher is not None:
+            # The container step recorded it (record_engine_env): no second exec.
+            self._client = (self.launcher.run.read_state().get("engine_env") or {}).get("bench_client")
+            if not self._client:
+                del self._client
         if not hasattr(self, "_client"):
             argv = [self.python, "-c", "import sglang; print(sglang.__version__)"]
             if self.launcher is not None:
